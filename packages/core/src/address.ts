@@ -1,0 +1,34 @@
+/** Addresses of servers and their clients. */
+
+/** An IP endpoint: `host` is the numeric address once bound (e.g. `127.0.0.1`, `::1`). */
+export interface InetAddress {
+  host: string;
+  port: number;
+  family: 'IPv4' | 'IPv6';
+}
+
+/** Where a TCP or UDP server binds: `host` defaults to `127.0.0.1`; `''` means every interface (`::`). */
+export interface InetBindAddress {
+  host?: string;
+  port: number;
+}
+
+/** A Unix-domain socket address. `path` is `''` for an unnamed peer (as in Python). */
+export interface UnixAddress {
+  path: string;
+}
+
+export type SocketAddress = InetAddress | UnixAddress;
+
+/** `tcp://127.0.0.1:9999`, `udp://[::1]:53`, `unix:///run/app.sock`: for messages and logs. */
+export function formatAddress(address: SocketAddress | undefined, scheme = 'tcp'): string {
+  if (address === undefined) return `${scheme}://(not bound)`;
+  if ('path' in address) return `unix://${address.path || '(unnamed)'}`;
+  const host = address.host.includes(':') ? `[${address.host}]` : address.host;
+  return `${scheme}://${host}:${address.port}`;
+}
+
+/** The IP family of a literal host, as Node spells it. */
+export function familyOf(host: string): 'IPv4' | 'IPv6' {
+  return host.includes(':') ? 'IPv6' : 'IPv4';
+}

@@ -1,0 +1,399 @@
+import { EventEmitter } from 'eventemitter3';
+import type { RequestHandlerClass } from './base-request-handler.js';
+import { ErrorCodes, SockserveError } from './errors.js';
+import type { ServerEvents } from './events.js';
+import { RequestQueue } from './request-queue.js';
+import { optional, validateInteger, validateSeconds } from './validators.js';
+
+/** `idle → listening → serving → listening … → closing → closed`. */
+export type ServerState = 'idle' | 'listening' | 'serving' | 'closing' | 'closed';
+
+export interface BaseServerOptions {
+  /** Seconds `handleRequest()` waits for a request before calling `handleTimeout()`. Default: no limit. */
+  timeout?: number;
+  /** Requests accepted but not yet taken by the serve loop before more are refused; also the listen backlog. Default 511. */
+  requestQueueSize?: number;
+}
+
+export interface ServeOptions {
+  /** Aborting it calls `shutdown()`; an already aborted signal shuts down on the next tick. */
+  signal?: AbortSignal;
+}
+
+export interface ShutdownOptions {
+  /** Seconds to wait for running requests; then their connections are closed. Default: do not wait. */
+  deadline?: number;
+}
+
+interface PendingRequest<Request, ClientAddress> {
+  request: Request;
+  clientAddress: ClientAddress;
+}
+
+const HANDLE_ERROR_RULE = '-'.repeat(40);
+
+/**
+ * The base of every server, as socketserver's BaseServer: it owns a listening socket and a request
+ * handler class, and runs each request through the same pipeline (Template Method):
+ *
+ * ```
+ * serveForever()
+ *   verifyRequest() → false: shutdownRequest()
+ *   processRequest()              ← the only place where concurrency differs (mixins override it)
+ *     finishRequest()             ← new Handler(request, clientAddress, server): setup, handle, finish
+ *   on error: handleError()
+ *   shutdownRequest() → closeRequest()
+ * ```
+ *
+ * For the caller: `listen()`, `serveForever()`, `handleRequest()`, `shutdown()`, `serverClose()`,
+ * `[Symbol.asyncDispose]`, `serverAddress`, `state`, the events.
+ * May be overridden: `verifyRequest`, `processRequest`, `finishRequest`, `handleError`,
+ * `handleTimeout`, `serviceActions`, `shutdownRequest`, `closeRequest`, `serverBind`, `serverActivate`.
+ * For subclasses: `enqueueRequest`, `runRequest`, `endRequest`, `joinRequests`, `closeSocket`.
+ */
+export abstract class BaseServer<Request, Address, ClientAddress = Address> extends EventEmitter<
+  ServerEvents<Address, ClientAddress>
+> {
+  /** The handler class: one instance per request. */
+  readonly RequestHandlerClass: RequestHandlerClass<Request, ClientAddress>;
+  /** The address asked for until the server is bound; then the real one (the port chosen for port 0). */
+  serverAddress: Address;
+  /** Seconds `handleRequest()` waits for a request; undefined waits forever. */
+  timeout: number | undefined;
+  /** Requests waiting for the serve loop before more are refused; the listen backlog. */
+  requestQueueSize: number;
+
+  #state: ServerState = 'idle';
+  #listening: Promise<void> | undefined;
+  #queue: RequestQueue<PendingRequest<Request, ClientAddress>> | undefined;
+  #taking = false;
+  #stopRequested = false;
+  #loop: Promise<void> | undefined;
+  #closing: Promise<void> | undefined;
+  /** Requests handed to processRequest and not yet shut down (never grows with finished requests). */
+  readonly #active = new Set<Request>();
+  #idleWaiters: Array<() => void> = [];
+
+  constructor(
+    serverAddress: Address,
+    RequestHandlerClass: RequestHandlerClass<Request, ClientAddress>,
+    options: BaseServerOptions = {},
+  ) {
+    super();
+    if (typeof RequestHandlerClass !== 'function') {
+      throw new TypeError('RequestHandlerClass must be a class (a subclass of BaseRequestHandler)');
+    }
+    this.serverAddress = serverAddress;
+    this.RequestHandlerClass = RequestHandlerClass;
+    this.timeout = optional(options.timeout, undefined, validateSeconds, 'timeout');
+    this.requestQueueSize = optional(
+      options.requestQueueSize,
+      511,
+      (v, n) => validateInteger(v, n, 1),
+      'requestQueueSize',
+    );
+  }
+
+  /** Where the server is in its life. */
+  get state(): ServerState {
+    return this.#state;
+  }
+
+  /** Number of requests being processed now. */
+  get activeRequestCount(): number {
+    return this.#active.size;
+  }
+
+  /** Binds and activates the socket (`serverBind()` then `serverActivate()`). Idempotent. */
+  async listen(): Promise<this> {
+    this.#assertOpen('listen');
+    if (this.#listening === undefined) {
+      const attempt = this.#bindAndActivate();
+      this.#listening = attempt;
+      attempt.catch(() => {
+        if (this.#listening === attempt) this.#listening = undefined;
+      });
+    }
+    await this.#listening;
+    return this;
+  }
+
+  /**
+   * Handles requests until `shutdown()` (or the signal) stops it, listening first if needed.
+   * Resolves once the loop has stopped; a request the loop itself was running is finished first.
+   */
+  async serveForever(options: ServeOptions = {}): Promise<void> {
+    this.#assertOpen('serveForever');
+    if (this.#loop !== undefined || this.#taking) {
+      throw new SockserveError(ErrorCodes.INVALID_STATE, 'serveForever() is already running on this server');
+    }
+    const { signal } = options;
+    const onAbort = (): void => void this.shutdown();
+    let loopDone!: () => void;
+    this.#loop = new Promise((resolve) => (loopDone = resolve));
+    this.#stopRequested = false;
+    this.#taking = true;
+    try {
+      await this.listen();
+      if (signal?.aborted) process.nextTick(onAbort);
+      else signal?.addEventListener('abort', onAbort, { once: true });
+      if (this.#state === 'listening') this.#state = 'serving';
+      const queue = this.#queue!;
+      while (!this.#stopRequested) {
+        const next = await queue.take();
+        if (next === undefined) continue;
+        await this.#dispatch(next.request, next.clientAddress);
+        this.serviceActions();
+      }
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+      if (this.#state === 'serving') this.#state = 'listening';
+      this.#taking = false;
+      this.#loop = undefined;
+      loopDone();
+    }
+  }
+
+  /**
+   * Handles one request, or calls `handleTimeout()` when none arrives within `timeout` seconds.
+   * With a threading or forking server it returns once the request has been started.
+   */
+  async handleRequest(): Promise<void> {
+    this.#assertOpen('handleRequest');
+    if (this.#taking) {
+      throw new SockserveError(
+        ErrorCodes.INVALID_STATE,
+        'handleRequest() cannot run while serveForever() runs',
+      );
+    }
+    await this.listen();
+    this.#taking = true;
+    let next: PendingRequest<Request, ClientAddress> | undefined;
+    try {
+      next = await this.#queue!.take(this.timeout);
+    } finally {
+      this.#taking = false;
+    }
+    if (next !== undefined) await this.#dispatch(next.request, next.clientAddress);
+    else if (this.#closing === undefined) this.handleTimeout();
+  }
+
+  /**
+   * Stops `serveForever()` from taking more requests, at once (safe from inside a handler, and twice).
+   * With `deadline`, also waits up to that many seconds for running requests, then closes what remains.
+   */
+  async shutdown(options: ShutdownOptions = {}): Promise<void> {
+    const deadline = optional(options.deadline, undefined, validateSeconds, 'deadline');
+    this.#stopRequested = true;
+    this.#queue?.wake();
+    if (deadline === undefined || this.#active.size === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<boolean>((resolve) => {
+      timer = setTimeout(resolve, deadline * 1000, true);
+    });
+    const timedOut = await Promise.race([this.#idle().then(() => false), expired]);
+    clearTimeout(timer);
+    if (timedOut) for (const request of this.#active) this.abortRequest(request);
+  }
+
+  /**
+   * Stops serving, closes the listening socket and every request still queued, then waits for running
+   * requests as the server class says (`blockOnClose`). Safe to call twice; the second call waits too.
+   */
+  serverClose(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  /** `await using server = …` closes the server; nothing happens for a server that never listened. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.serverClose();
+  }
+
+  // ---- may be overridden --------------------------------------------------------------------
+
+  /** Binds the socket to `serverAddress` and starts listening (Node binds and listens in one step). */
+  protected abstract serverBind(): Promise<void>;
+
+  /** Called after `serverBind()`; the default does nothing. */
+  protected serverActivate(): void | Promise<void> {}
+
+  /** Return false (or a promise of false) to close the request without handling it. */
+  protected verifyRequest(_request: Request, _clientAddress: ClientAddress): boolean | Promise<boolean> {
+    return true;
+  }
+
+  /** Runs the request to completion (one at a time). Mixins override this to run requests concurrently. */
+  protected processRequest(request: Request, clientAddress: ClientAddress): void | Promise<void> {
+    return this.runRequest(request, clientAddress);
+  }
+
+  /** Creates the handler and runs `setup()`, `handle()` and (always) `finish()`. */
+  protected async finishRequest(request: Request, clientAddress: ClientAddress): Promise<void> {
+    const handler = new this.RequestHandlerClass(request, clientAddress, this);
+    try {
+      await handler.setup();
+      await handler.handle();
+    } finally {
+      await handler.finish();
+    }
+  }
+
+  /**
+   * Called when a handler throws. Emits `request-error`; with no listener for it, writes the error to
+   * stderr as socketserver does (the one place the library prints). Override to log elsewhere.
+   */
+  protected handleError(_request: Request, clientAddress: ClientAddress, error: unknown): void {
+    if (this.emit('request-error', error, clientAddress)) return;
+    const detail = error instanceof Error ? (error.stack ?? String(error)) : String(error);
+    process.stderr.write(
+      `${HANDLE_ERROR_RULE}\nException occurred during processing of request from ${this.describeClient(clientAddress)}\n${detail}\n${HANDLE_ERROR_RULE}\n`,
+    );
+  }
+
+  /** Called by `handleRequest()` when no request came within `timeout`; emits `timeout`. */
+  protected handleTimeout(): void {
+    this.emit('timeout');
+  }
+
+  /** Called by the serve loop after each request it dispatched. */
+  protected serviceActions(): void {}
+
+  /** Ends the request gracefully (stream servers: flush and half-close), then `closeRequest()`. */
+  protected shutdownRequest(request: Request): void {
+    this.closeRequest(request);
+  }
+
+  /** Releases the request's resources. The default does nothing (datagram requests own none). */
+  protected closeRequest(_request: Request): void {}
+
+  // ---- for subclasses -----------------------------------------------------------------------
+
+  /** Closes the listening socket (without waiting for connections). */
+  protected abstract closeSocket(): Promise<void>;
+
+  /** How a client address reads in messages. */
+  protected abstract describeClient(clientAddress: ClientAddress): string;
+
+  /** Ends a request at once (shutdown deadline passed); the default is `closeRequest()`. */
+  protected abortRequest(request: Request): void {
+    this.closeRequest(request);
+  }
+
+  /**
+   * Called by the listening socket for each new request. Queues it for the serve loop; a full queue
+   * (or a closing server) refuses it: the request is closed and `request-refused` emitted.
+   */
+  protected enqueueRequest(request: Request, clientAddress: ClientAddress): void {
+    if (this.#closing === undefined && this.#queue!.push({ request, clientAddress })) return;
+    this.emit(
+      'request-refused',
+      this.#closing === undefined ? 'queue-full' : 'server-closing',
+      clientAddress,
+    );
+    this.closeRequest(request);
+  }
+
+  /**
+   * The body of a request, as socketserver's `process_request_thread`: finish, report errors, shut
+   * down. Never rejects.
+   */
+  protected async runRequest(request: Request, clientAddress: ClientAddress): Promise<void> {
+    this.emit('request-start', clientAddress);
+    try {
+      await this.finishRequest(request, clientAddress);
+    } catch (error) {
+      this.#reportError(request, clientAddress, error);
+    } finally {
+      this.endRequest(request, clientAddress);
+    }
+  }
+
+  /** Shuts the request down and forgets it; every path out of `processRequest` ends here once. */
+  protected endRequest(request: Request, clientAddress: ClientAddress): void {
+    if (!this.#active.delete(request)) return;
+    try {
+      this.shutdownRequest(request);
+    } catch (error) {
+      this.#reportError(request, clientAddress, error);
+    }
+    if (this.#active.size === 0) {
+      const waiters = this.#idleWaiters;
+      this.#idleWaiters = [];
+      for (const wake of waiters) wake();
+    }
+    this.emit('request-end', clientAddress);
+  }
+
+  /** What `serverClose()` waits for: by default every running request. Mixins honour `blockOnClose`. */
+  protected joinRequests(): Promise<void> {
+    return this.#idle();
+  }
+
+  // ---- internals ----------------------------------------------------------------------------
+
+  async #bindAndActivate(): Promise<void> {
+    this.#queue ??= new RequestQueue(this.requestQueueSize);
+    await this.serverBind();
+    await this.serverActivate();
+    if (this.#state === 'idle') this.#state = 'listening';
+    this.emit('listening', this.serverAddress);
+  }
+
+  async #dispatch(request: Request, clientAddress: ClientAddress): Promise<void> {
+    this.#active.add(request);
+    try {
+      let verified = this.verifyRequest(request, clientAddress);
+      if (verified !== true && verified !== false) verified = await verified;
+      if (!verified) {
+        this.emit('request-refused', 'not-verified', clientAddress);
+        this.endRequest(request, clientAddress);
+        return;
+      }
+      await this.processRequest(request, clientAddress);
+    } catch (error) {
+      this.#reportError(request, clientAddress, error);
+      this.endRequest(request, clientAddress);
+    }
+  }
+
+  #reportError(request: Request, clientAddress: ClientAddress, error: unknown): void {
+    try {
+      this.handleError(request, clientAddress, error);
+    } catch {
+      // An overridden handleError that throws must not take the server down.
+    }
+  }
+
+  #idle(): Promise<void> {
+    if (this.#active.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#idleWaiters.push(resolve));
+  }
+
+  async #close(): Promise<void> {
+    this.#stopRequested = true;
+    this.#queue?.wake();
+    const wasBound =
+      this.#listening !== undefined &&
+      (await this.#listening.then(
+        () => true,
+        () => false,
+      ));
+    this.#state = 'closing';
+    if (wasBound) await this.closeSocket();
+    for (const { request, clientAddress } of this.#queue?.drain() ?? []) {
+      this.emit('request-refused', 'server-closing', clientAddress);
+      this.closeRequest(request);
+    }
+    await this.joinRequests();
+    await this.#loop;
+    this.#state = 'closed';
+    this.emit('close');
+  }
+
+  #assertOpen(method: string): void {
+    if (this.#closing !== undefined) {
+      throw new SockserveError(ErrorCodes.SERVER_CLOSED, `${method}() called after serverClose()`);
+    }
+  }
+}

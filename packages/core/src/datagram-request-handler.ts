@@ -1,0 +1,70 @@
+import type { InetAddress, UnixAddress } from './address.js';
+import { BaseRequestHandler } from './base-request-handler.js';
+import type { DatagramRequest, DatagramSocket } from './datagram-server.js';
+import { StreamReader } from './stream-reader.js';
+
+const done: Promise<void> = Promise.resolve();
+
+/** Collects what a datagram handler writes; the server sends it as one datagram after `handle()`. */
+export class DatagramWriter {
+  readonly #chunks: Buffer[] = [];
+  #written = false;
+
+  /** True once anything (even an empty buffer) was written: only then is a reply sent. */
+  get written(): boolean {
+    return this.#written;
+  }
+
+  /** Appends to the reply. Resolves at once (nothing is sent before `finish()`). */
+  write(data: string | Uint8Array): Promise<void> {
+    this.#written = true;
+    this.#chunks.push(
+      typeof data === 'string'
+        ? Buffer.from(data)
+        : Buffer.from(data.buffer, data.byteOffset, data.byteLength),
+    );
+    return done;
+  }
+
+  /** The reply so far. */
+  getValue(): Buffer {
+    if (this.#chunks.length === 1) return this.#chunks[0]!;
+    return Buffer.concat(this.#chunks);
+  }
+}
+
+/**
+ * A handler for datagram servers (UDP, Unix datagram), as socketserver's DatagramRequestHandler:
+ * `packet` is the datagram, `rfile` reads it, and what `handle()` writes to `wfile` is sent back to
+ * the client as one datagram in `finish()` (nothing is sent when nothing was written).
+ *
+ * ```ts
+ * class Echo extends DatagramRequestHandler {
+ *   override async handle() { await this.wfile.write(this.packet); }
+ * }
+ * ```
+ */
+export class DatagramRequestHandler<
+  Server = unknown,
+  ClientAddress = InetAddress | UnixAddress,
+> extends BaseRequestHandler<DatagramRequest<ClientAddress>, ClientAddress, Server> {
+  /** The datagram's bytes. */
+  packet!: Buffer;
+  /** The server's socket: `await this.socket.sendTo(data, address)` sends more datagrams. */
+  socket!: DatagramSocket<ClientAddress>;
+  /** Reads the datagram (EOF at its end). */
+  rfile!: StreamReader;
+  /** The reply, sent as one datagram after `handle()`. */
+  wfile!: DatagramWriter;
+
+  override setup(): void {
+    this.packet = this.request.packet;
+    this.socket = this.request.socket;
+    this.rfile = StreamReader.fromBuffer(this.packet);
+    this.wfile = new DatagramWriter();
+  }
+
+  override async finish(): Promise<void> {
+    if (this.wfile.written) await this.socket.sendTo(this.wfile.getValue(), this.clientAddress);
+  }
+}

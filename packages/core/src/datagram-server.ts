@@ -1,0 +1,55 @@
+import type { RequestHandlerClass } from './base-request-handler.js';
+import { BaseServer, type BaseServerOptions } from './base-server.js';
+import { optional, validateInteger } from './validators.js';
+
+/** Sends datagrams from the server's socket (in a forking server's child, relayed through the parent). */
+export interface DatagramSocket<Address> {
+  /** Sends `data` as one datagram to `address`. */
+  sendTo(data: Uint8Array, address: Address): Promise<void>;
+}
+
+/** A datagram server's request, as socketserver's `(data, socket)` pair. */
+export interface DatagramRequest<Address> {
+  /** The datagram's bytes (at most `maxPacketSize`). */
+  readonly packet: Buffer;
+  /** The server's socket, for replies. */
+  readonly socket: DatagramSocket<Address>;
+}
+
+export interface DatagramServerOptions extends BaseServerOptions {
+  /** Bytes of each datagram given to the handler; longer ones are truncated. Default 65535 (nothing is cut). */
+  maxPacketSize?: number;
+}
+
+/** Shared by UDPServer and UnixDatagramServer: each datagram is one request. */
+export abstract class DatagramServer<Address> extends BaseServer<DatagramRequest<Address>, Address, Address> {
+  /** Bytes of each datagram given to the handler. */
+  maxPacketSize: number;
+  /** The socket that handlers reply through. */
+  protected readonly replySocket: DatagramSocket<Address> = {
+    sendTo: (data, address) => this.sendTo(data, address),
+  };
+
+  constructor(
+    serverAddress: Address,
+    RequestHandlerClass: RequestHandlerClass<DatagramRequest<Address>, Address>,
+    options: DatagramServerOptions = {},
+  ) {
+    super(serverAddress, RequestHandlerClass, options);
+    this.maxPacketSize = optional(
+      options.maxPacketSize,
+      65535,
+      (v, n) => validateInteger(v, n, 1),
+      'maxPacketSize',
+    );
+  }
+
+  /** Sends one datagram from the server's socket. */
+  protected abstract sendTo(data: Uint8Array, address: Address): Promise<void>;
+
+  /** Called by the socket for each datagram. */
+  protected receive(packet: Buffer, clientAddress: Address): void {
+    const cut = packet.length > this.maxPacketSize ? packet.subarray(0, this.maxPacketSize) : packet;
+    this.enqueueRequest({ packet: cut, socket: this.replySocket }, clientAddress);
+  }
+}

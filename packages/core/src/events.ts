@@ -1,0 +1,40 @@
+/** The typed events every server emits (servers extend eventemitter3's `EventEmitter<ServerEvents>`). */
+
+/** Why a request was refused before any handler saw it. */
+export type RefusedReason = 'max-connections' | 'queue-full' | 'not-verified' | 'server-closing';
+
+/** What a forking server reports when one of its child processes exits. */
+export interface ChildExit {
+  pid: number;
+  /** Exit code, or null when a signal ended the child. */
+  code: number | null;
+  /** The signal that ended the child, or null. */
+  signal: NodeJS.Signals | null;
+  /** True when the server asked the child to stop (shutdown, recycling), false for a crash. */
+  expected: boolean;
+  /** The error the child reported before it died, when it could. */
+  error?: { message: string; stack?: string };
+  /** Requests that were running in the child and were closed because it died. */
+  lostRequests: number;
+}
+
+export interface ServerEvents<Address, ClientAddress> {
+  /** The server is bound and accepting; the argument is its real address. */
+  listening: [address: Address];
+  /** A handler is about to run for a request. */
+  'request-start': [clientAddress: ClientAddress];
+  /** A handler finished (successfully or not) and the request was shut down. */
+  'request-end': [clientAddress: ClientAddress];
+  /** A handler threw; emitted by the default `handleError`. */
+  'request-error': [error: unknown, clientAddress: ClientAddress];
+  /** A request was closed without reaching a handler. */
+  'request-refused': [reason: RefusedReason, clientAddress: ClientAddress | undefined];
+  /** `handleRequest()` waited `timeout` seconds without a request. */
+  timeout: [];
+  /** A forking server started a child process. */
+  'child-spawn': [pid: number];
+  /** A forking server's child process exited. */
+  'child-exit': [exit: ChildExit];
+  /** `serverClose()` finished: the socket is closed and no request is running. */
+  close: [];
+}

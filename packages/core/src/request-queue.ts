@@ -1,0 +1,83 @@
+/**
+ * The queue between a listening socket (which pushes requests as Node delivers them) and the
+ * serve loop (which takes them one at a time, as socketserver's `get_request()` does).
+ * Bounded: `push` returns false when it is full, and the server refuses that request.
+ */
+export class RequestQueue<T> {
+  readonly #items: T[] = [];
+  #head = 0;
+  #waiter: ((item: T | undefined) => void) | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  readonly #capacity: number;
+
+  constructor(capacity: number) {
+    this.#capacity = capacity;
+  }
+
+  get length(): number {
+    return this.#items.length - this.#head;
+  }
+
+  /** Hands the item to a waiting taker or queues it; false when the queue is full. */
+  push(item: T): boolean {
+    const waiter = this.#waiter;
+    if (waiter !== undefined) {
+      this.#settle(item);
+      return true;
+    }
+    if (this.length >= this.#capacity) return false;
+    this.#items.push(item);
+    return true;
+  }
+
+  /** The next item, or `undefined` after `seconds` or when `wake()` is called. One taker at a time. */
+  take(seconds?: number): Promise<T | undefined> {
+    if (this.length > 0) return Promise.resolve(this.#shift());
+    return new Promise((resolve) => {
+      this.#waiter = resolve;
+      if (seconds !== undefined) this.#timer = setTimeout(() => this.#settle(undefined), seconds * 1000);
+    });
+  }
+
+  /** The next item without waiting, or `undefined` when empty. */
+  shift(): T | undefined {
+    return this.length > 0 ? this.#shift() : undefined;
+  }
+
+  /** Makes a pending `take()` resolve with `undefined` (used by shutdown). */
+  wake(): void {
+    if (this.#waiter !== undefined) this.#settle(undefined);
+  }
+
+  /** Removes and returns every queued item. */
+  drain(): T[] {
+    const rest = this.#items.slice(this.#head);
+    this.#items.length = 0;
+    this.#head = 0;
+    return rest;
+  }
+
+  #settle(item: T | undefined): void {
+    const waiter = this.#waiter!;
+    this.#waiter = undefined;
+    if (this.#timer !== undefined) {
+      clearTimeout(this.#timer);
+      this.#timer = undefined;
+    }
+    waiter(item);
+  }
+
+  #shift(): T {
+    const item = this.#items[this.#head] as T;
+    this.#items[this.#head] = undefined as T;
+    this.#head += 1;
+    if (this.#head === this.#items.length) {
+      this.#items.length = 0;
+      this.#head = 0;
+    } else if (this.#head > 1024 && this.#head * 2 > this.#items.length) {
+      this.#items.splice(0, this.#head);
+      this.#head = 0;
+    }
+    return item;
+  }
+}

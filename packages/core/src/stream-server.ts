@@ -1,0 +1,111 @@
+import net from 'node:net';
+import type { RequestHandlerClass } from './base-request-handler.js';
+import { BaseServer, type BaseServerOptions } from './base-server.js';
+import { bindError } from './errors.js';
+import { optional, validateInteger } from './validators.js';
+
+export interface StreamServerOptions extends BaseServerOptions {
+  /** Connections open at once; further ones are closed at accept and reported as `request-refused`. Default: no limit. */
+  maxConnections?: number;
+}
+
+/** Milliseconds of silence after which a connection that does not take our last bytes is destroyed. */
+const LINGER_MS = 30_000;
+
+const ignoreError = (): void => {};
+
+/**
+ * Shared by TCPServer and UnixStreamServer: a `net.Server` whose connections are the requests.
+ * Connections are half-open capable (the peer may half-close and still receive everything).
+ */
+export abstract class StreamServer<Address, ClientAddress> extends BaseServer<
+  net.Socket,
+  Address,
+  ClientAddress
+> {
+  /** The listening `net.Server`, once bound. */
+  socket: net.Server | undefined;
+  /** Connections open at once before new ones are refused. */
+  maxConnections: number;
+  /** True makes accepted sockets start paused (forking servers hand them on unread). */
+  protected pauseOnConnect = false;
+
+  constructor(
+    serverAddress: Address,
+    RequestHandlerClass: RequestHandlerClass<net.Socket, ClientAddress>,
+    options: StreamServerOptions = {},
+  ) {
+    super(serverAddress, RequestHandlerClass, options);
+    this.maxConnections = optional(
+      options.maxConnections,
+      Number.POSITIVE_INFINITY,
+      (v, n) => (v === Number.POSITIVE_INFINITY ? v : validateInteger(v, n, 1)),
+      'maxConnections',
+    );
+  }
+
+  /** Options for `net.createServer()`. */
+  protected serverOptions(): net.ServerOpts {
+    return { allowHalfOpen: true, pauseOnConnect: this.pauseOnConnect };
+  }
+
+  /** Options for `server.listen()`. */
+  protected abstract listenOptions(): net.ListenOptions;
+
+  /** The client address of an accepted socket (or of a dropped one, from Node's `drop` data). */
+  protected abstract clientAddressOf(socket: net.Socket | net.DropArgument | undefined): ClientAddress;
+
+  /** The address as `tcp://host:port` or `unix://path`, for messages. */
+  protected abstract describeAddress(): string;
+
+  protected override async serverBind(): Promise<void> {
+    const server = net.createServer(this.serverOptions());
+    if (Number.isFinite(this.maxConnections)) server.maxConnections = this.maxConnections;
+    server.on('connection', (socket) => {
+      socket.on('error', ignoreError);
+      this.enqueueRequest(socket, this.clientAddressOf(socket));
+    });
+    server.on('drop', (data) => this.emit('request-refused', 'max-connections', this.clientAddressOf(data)));
+    await listenOn(server, this.listenOptions(), this.describeAddress());
+    this.socket = server;
+  }
+
+  protected override closeSocket(): Promise<void> {
+    this.socket?.close();
+    return Promise.resolve();
+  }
+
+  /** Flushes what the handler wrote and half-closes; the socket is destroyed once that is done. */
+  protected override shutdownRequest(socket: net.Socket): void {
+    if (socket.destroyed) return;
+    if (!socket.writableEnded) socket.end();
+    if (socket.writableFinished) {
+      this.closeRequest(socket);
+      return;
+    }
+    socket.once('finish', () => this.closeRequest(socket));
+    // A peer that never reads would otherwise hold the connection forever.
+    socket.setTimeout(LINGER_MS, () => this.closeRequest(socket));
+  }
+
+  protected override closeRequest(socket: net.Socket): void {
+    socket.destroy();
+  }
+}
+
+/** `server.listen()` as a promise; failures become ADDRESS_IN_USE / BIND_FAILED naming `where`. */
+export function listenOn(server: net.Server, options: net.ListenOptions, where: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (error: Error): void => {
+      server.off('listening', onListening);
+      reject(bindError(error, where));
+    };
+    const onListening = (): void => {
+      server.off('error', onError);
+      resolve();
+    };
+    server.once('error', onError);
+    server.once('listening', onListening);
+    server.listen(options);
+  });
+}

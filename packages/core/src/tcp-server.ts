@@ -1,0 +1,124 @@
+import type net from 'node:net';
+import { familyOf, formatAddress, type InetAddress, type InetBindAddress } from './address.js';
+import type { RequestHandlerClass } from './base-request-handler.js';
+import { ErrorCodes, SockserveError } from './errors.js';
+import { assertReusePort } from './node-features.js';
+import { StreamServer, type StreamServerOptions } from './stream-server.js';
+import { optional, validateBoolean, validatePort, validateSeconds, validateString } from './validators.js';
+
+export interface TCPServerOptions extends StreamServerOptions {
+  /** SO_REUSEADDR. Node.js always sets it on TCP listeners, so only `true` (the default) is accepted. */
+  allowReuseAddress?: boolean;
+  /** SO_REUSEPORT: several servers share one port (Node.js 22.12+). Default false. */
+  allowReusePort?: boolean;
+  /** TCP_NODELAY on every accepted connection (no Nagle delay). Default true. */
+  noDelay?: boolean;
+  /** TCP keep-alive on accepted connections: true, or the idle seconds before the first probe. Default false. */
+  keepAlive?: boolean | number;
+  /** With host `::`, accept IPv6 only (no IPv4-mapped clients). Default false. */
+  ipv6Only?: boolean;
+}
+
+/** The TCP address a client connected from. */
+export function inetAddressOf(socket: net.Socket | net.DropArgument | undefined): InetAddress {
+  const host = socket?.remoteAddress ?? '';
+  return {
+    host,
+    port: socket?.remotePort ?? 0,
+    family: socket?.remoteFamily === 'IPv6' ? 'IPv6' : familyOf(host),
+  };
+}
+
+/** The address a TCP or UDP server was asked to bind: `host` defaults to 127.0.0.1; `''` is every interface. */
+export function inetBindAddress(address: InetBindAddress): InetAddress {
+  if (typeof address !== 'object' || address === null) {
+    throw new TypeError('the server address must be an object { host?, port }');
+  }
+  const host = optional(address.host, '127.0.0.1', validateString, 'host');
+  return { host, port: validatePort(address.port), family: familyOf(host) };
+}
+
+/**
+ * A TCP server: each accepted connection is one request, handled one at a time (see
+ * ThreadingTCPServer and ForkingTCPServer for concurrency).
+ *
+ * ```ts
+ * const server = new TCPServer({ host: '127.0.0.1', port: 0 }, EchoHandler);
+ * await server.listen(); // server.serverAddress.port is the real port
+ * await server.serveForever();
+ * ```
+ */
+export class TCPServer extends StreamServer<InetAddress, InetAddress> {
+  allowReuseAddress: boolean;
+  allowReusePort: boolean;
+  noDelay: boolean;
+  keepAlive: boolean | number;
+  ipv6Only: boolean;
+
+  constructor(
+    serverAddress: InetBindAddress,
+    RequestHandlerClass: RequestHandlerClass<net.Socket, InetAddress>,
+    options: TCPServerOptions = {},
+  ) {
+    super(inetBindAddress(serverAddress), RequestHandlerClass, options);
+    this.allowReuseAddress = optional(options.allowReuseAddress, true, validateBoolean, 'allowReuseAddress');
+    this.allowReusePort = optional(options.allowReusePort, false, validateBoolean, 'allowReusePort');
+    this.noDelay = optional(options.noDelay, true, validateBoolean, 'noDelay');
+    this.keepAlive = optional(
+      options.keepAlive,
+      false,
+      (v, n) => (typeof v === 'boolean' ? v : validateSeconds(v, n)),
+      'keepAlive',
+    );
+    this.ipv6Only = optional(options.ipv6Only, false, validateBoolean, 'ipv6Only');
+  }
+
+  protected override serverOptions(): net.ServerOpts {
+    const keepAlive = this.keepAlive !== false;
+    return {
+      ...super.serverOptions(),
+      noDelay: this.noDelay,
+      keepAlive,
+      keepAliveInitialDelay: typeof this.keepAlive === 'number' ? this.keepAlive * 1000 : 0,
+    };
+  }
+
+  protected override listenOptions(): net.ListenOptions {
+    if (!this.allowReuseAddress) {
+      throw new SockserveError(
+        ErrorCodes.UNSUPPORTED,
+        `allowReuseAddress: false cannot be honoured for ${this.describeAddress()}: Node.js always sets SO_REUSEADDR on TCP listeners`,
+      );
+    }
+    const { host, port } = this.serverAddress;
+    const options: net.ListenOptions & { reusePort?: boolean } = {
+      host: host === '' ? '::' : host,
+      port,
+      backlog: this.requestQueueSize,
+      ipv6Only: this.ipv6Only,
+    };
+    if (this.allowReusePort) {
+      assertReusePort(this.describeAddress());
+      options.reusePort = true;
+    }
+    return options;
+  }
+
+  protected override async serverBind(): Promise<void> {
+    await super.serverBind();
+    const bound = this.socket!.address() as net.AddressInfo;
+    this.serverAddress = { host: bound.address, port: bound.port, family: familyOf(bound.address) };
+  }
+
+  protected override clientAddressOf(socket: net.Socket | net.DropArgument | undefined): InetAddress {
+    return inetAddressOf(socket);
+  }
+
+  protected override describeAddress(): string {
+    return formatAddress(this.serverAddress, 'tcp');
+  }
+
+  protected override describeClient(clientAddress: InetAddress): string {
+    return formatAddress(clientAddress, 'tcp');
+  }
+}

@@ -1,0 +1,121 @@
+import dgram from 'node:dgram';
+import { formatAddress, type InetAddress, type InetBindAddress } from './address.js';
+import type { RequestHandlerClass } from './base-request-handler.js';
+import { type DatagramRequest, DatagramServer, type DatagramServerOptions } from './datagram-server.js';
+import { bindError } from './errors.js';
+import { assertReusePort } from './node-features.js';
+import { inetBindAddress } from './tcp-server.js';
+import { optional, validateBoolean, validateInteger } from './validators.js';
+
+export interface UDPServerOptions extends DatagramServerOptions {
+  /** SO_REUSEADDR. Default false (as in socketserver). */
+  allowReuseAddress?: boolean;
+  /** SO_REUSEPORT: several servers share one port (Node.js 22.12+). Default false. */
+  allowReusePort?: boolean;
+  /** With host `::`, IPv6 only. Default false. */
+  ipv6Only?: boolean;
+  /** SO_RCVBUF in bytes. Default: the system's. */
+  recvBufferSize?: number;
+  /** SO_SNDBUF in bytes. Default: the system's. */
+  sendBufferSize?: number;
+}
+
+const ignoreError = (): void => {};
+
+/**
+ * A UDP server: each datagram is one request, handled one at a time (ThreadingUDPServer runs them
+ * concurrently). Reply with a DatagramRequestHandler's `wfile`, or `this.socket.sendTo(data, address)`.
+ */
+export class UDPServer extends DatagramServer<InetAddress> {
+  /** The bound `dgram.Socket`, once bound. */
+  socket: dgram.Socket | undefined;
+  allowReuseAddress: boolean;
+  allowReusePort: boolean;
+  ipv6Only: boolean;
+  recvBufferSize: number | undefined;
+  sendBufferSize: number | undefined;
+
+  constructor(
+    serverAddress: InetBindAddress,
+    RequestHandlerClass: RequestHandlerClass<DatagramRequest<InetAddress>, InetAddress>,
+    options: UDPServerOptions = {},
+  ) {
+    super(inetBindAddress(serverAddress), RequestHandlerClass, options);
+    this.allowReuseAddress = optional(options.allowReuseAddress, false, validateBoolean, 'allowReuseAddress');
+    this.allowReusePort = optional(options.allowReusePort, false, validateBoolean, 'allowReusePort');
+    this.ipv6Only = optional(options.ipv6Only, false, validateBoolean, 'ipv6Only');
+    this.recvBufferSize = optional(
+      options.recvBufferSize,
+      undefined,
+      (v, n) => validateInteger(v, n, 1),
+      'recvBufferSize',
+    );
+    this.sendBufferSize = optional(
+      options.sendBufferSize,
+      undefined,
+      (v, n) => validateInteger(v, n, 1),
+      'sendBufferSize',
+    );
+  }
+
+  protected override async serverBind(): Promise<void> {
+    const { host, port, family } = this.serverAddress;
+    const where = formatAddress(this.serverAddress, 'udp');
+    const options: dgram.SocketOptions & { reusePort?: boolean } = {
+      type: host === '' || family === 'IPv6' ? 'udp6' : 'udp4',
+      reuseAddr: this.allowReuseAddress,
+      ipv6Only: this.ipv6Only,
+    };
+    if (this.allowReusePort) {
+      assertReusePort(where);
+      options.reusePort = true;
+    }
+    if (this.recvBufferSize !== undefined) options.recvBufferSize = this.recvBufferSize;
+    if (this.sendBufferSize !== undefined) options.sendBufferSize = this.sendBufferSize;
+    const socket = dgram.createSocket(options);
+    await new Promise<void>((resolve, reject) => {
+      const onError = (error: Error): void => {
+        socket.close();
+        reject(bindError(error, where));
+      };
+      socket.once('error', onError);
+      socket.bind({ address: host === '' ? '::' : host, port }, () => {
+        socket.off('error', onError);
+        resolve();
+      });
+    });
+    // After binding, errors belong to single sends (reported through their callbacks).
+    socket.on('error', ignoreError);
+    socket.on('message', (packet, remote) => {
+      this.receive(packet, {
+        host: remote.address,
+        port: remote.port,
+        family: remote.family as 'IPv4' | 'IPv6',
+      });
+    });
+    const bound = socket.address();
+    this.serverAddress = { host: bound.address, port: bound.port, family: bound.family as 'IPv4' | 'IPv6' };
+    this.socket = socket;
+  }
+
+  protected override closeSocket(): Promise<void> {
+    const socket = this.socket;
+    if (socket === undefined) return Promise.resolve();
+    return new Promise((resolve) => socket.close(() => resolve()));
+  }
+
+  protected override sendTo(data: Uint8Array, address: InetAddress): Promise<void> {
+    const socket = this.socket;
+    return new Promise((resolve, reject) => {
+      if (socket === undefined) {
+        reject(new Error(`cannot send: ${formatAddress(this.serverAddress, 'udp')} is not bound`));
+        return;
+      }
+      socket.send(data, address.port, address.host, (error) => (error ? reject(error) : resolve()));
+    });
+  }
+
+  protected override describeClient(clientAddress: InetAddress): string {
+    return formatAddress(clientAddress, 'udp');
+  }
+}

@@ -1,0 +1,78 @@
+import { chmod, unlink } from 'node:fs/promises';
+import { formatAddress, type UnixAddress } from './address.js';
+import type { RequestHandlerClass } from './base-request-handler.js';
+import { type DatagramRequest, DatagramServer, type DatagramServerOptions } from './datagram-server.js';
+import { ErrorCodes, SockserveError } from './errors.js';
+import { isDatagramSocketLive, loadUnixDgram, UnixDatagramSocket } from './unix-datagram-socket.js';
+import { removeStaleSocket } from './unix-path.js';
+import { optional, validateInteger, validateString } from './validators.js';
+
+export interface UnixDatagramServerOptions extends DatagramServerOptions {
+  /** File mode of the socket, e.g. `0o660`. Default: as the umask leaves it. */
+  mode?: number;
+}
+
+/**
+ * A Unix datagram socket server (`AF_UNIX`, `SOCK_DGRAM`), through the optional package `unix-dgram`
+ * (constructing one without it throws an error that says what to install). Replies go to the
+ * sender's bound path; an unbound sender cannot be answered.
+ */
+export class UnixDatagramServer extends DatagramServer<UnixAddress> {
+  /** The bound socket, once bound. */
+  socket: UnixDatagramSocket | undefined;
+  mode: number | undefined;
+
+  constructor(
+    path: string,
+    RequestHandlerClass: RequestHandlerClass<DatagramRequest<UnixAddress>, UnixAddress>,
+    options: UnixDatagramServerOptions = {},
+  ) {
+    if (validateString(path, 'path') === '') throw new TypeError('the Unix socket path must not be empty');
+    loadUnixDgram();
+    super({ path }, RequestHandlerClass, options);
+    this.mode = optional(options.mode, undefined, (v, n) => validateInteger(v, n, 0, 0o7777), 'mode');
+  }
+
+  protected override async serverBind(): Promise<void> {
+    const { path } = this.serverAddress;
+    let socket: UnixDatagramSocket;
+    try {
+      socket = await UnixDatagramSocket.bind(path);
+    } catch (error) {
+      if (!SockserveError.isInstance(error) || error.code !== ErrorCodes.ADDRESS_IN_USE) throw error;
+      await removeStaleSocket(path, isDatagramSocketLive, error.cause);
+      socket = await UnixDatagramSocket.bind(path);
+    }
+    socket.onMessage((packet, senderPath) => this.receive(packet, { path: senderPath }));
+    this.socket = socket;
+    if (this.mode !== undefined) await chmod(path, this.mode);
+  }
+
+  protected override async closeSocket(): Promise<void> {
+    if (this.socket === undefined) return;
+    await this.socket.close();
+    // unix-dgram leaves the socket file behind; the server that made it removes it.
+    await unlink(this.serverAddress.path).catch(() => {});
+  }
+
+  protected override sendTo(data: Uint8Array, address: UnixAddress): Promise<void> {
+    if (address.path === '') {
+      return Promise.reject(
+        new SockserveError(
+          ErrorCodes.INVALID_STATE,
+          `cannot reply from ${formatAddress(this.serverAddress)} to an unbound client: bind the client socket to a path to get replies`,
+        ),
+      );
+    }
+    if (this.socket === undefined) {
+      return Promise.reject(
+        new SockserveError(ErrorCodes.INVALID_STATE, `${formatAddress(this.serverAddress)} is not bound`),
+      );
+    }
+    return this.socket.sendTo(data, address.path);
+  }
+
+  protected override describeClient(clientAddress: UnixAddress): string {
+    return formatAddress(clientAddress);
+  }
+}

@@ -1,0 +1,81 @@
+import { chmod } from 'node:fs/promises';
+import net from 'node:net';
+import { formatAddress, type UnixAddress } from './address.js';
+import type { RequestHandlerClass } from './base-request-handler.js';
+import { ErrorCodes, SockserveError } from './errors.js';
+import { StreamServer, type StreamServerOptions } from './stream-server.js';
+import { removeStaleSocket } from './unix-path.js';
+import { optional, validateInteger, validateString } from './validators.js';
+
+export interface UnixStreamServerOptions extends StreamServerOptions {
+  /** File mode of the socket, e.g. `0o660`. Default: as the umask leaves it. */
+  mode?: number;
+}
+
+const UNNAMED_PEER: UnixAddress = Object.freeze({ path: '' });
+
+/** True when something accepts stream connections at `path` (any answer but "refused" counts as live). */
+export function isStreamSocketLive(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = net.connect({ path });
+    const done = (live: boolean): void => {
+      probe.destroy();
+      resolve(live);
+    };
+    probe.setTimeout(1000, () => done(true));
+    probe.once('connect', () => done(true));
+    probe.once('error', (error: NodeJS.ErrnoException) =>
+      done(error.code !== 'ECONNREFUSED' && error.code !== 'ENOENT'),
+    );
+  });
+}
+
+/**
+ * A Unix stream socket server (`AF_UNIX`, `SOCK_STREAM`). Stale socket files are removed before
+ * binding; a live server's path is never removed. Client addresses are `{ path: '' }` (unnamed).
+ *
+ * ```ts
+ * await using server = new UnixStreamServer('/tmp/app.sock', Handler, { mode: 0o660 });
+ * await server.serveForever();
+ * ```
+ */
+export class UnixStreamServer extends StreamServer<UnixAddress, UnixAddress> {
+  mode: number | undefined;
+
+  constructor(
+    path: string,
+    RequestHandlerClass: RequestHandlerClass<net.Socket, UnixAddress>,
+    options: UnixStreamServerOptions = {},
+  ) {
+    if (validateString(path, 'path') === '') throw new TypeError('the Unix socket path must not be empty');
+    super({ path }, RequestHandlerClass, options);
+    this.mode = optional(options.mode, undefined, (v, n) => validateInteger(v, n, 0, 0o7777), 'mode');
+  }
+
+  protected override listenOptions(): net.ListenOptions {
+    return { path: this.serverAddress.path, backlog: this.requestQueueSize };
+  }
+
+  protected override async serverBind(): Promise<void> {
+    try {
+      await super.serverBind();
+    } catch (error) {
+      if (!SockserveError.isInstance(error) || error.code !== ErrorCodes.ADDRESS_IN_USE) throw error;
+      await removeStaleSocket(this.serverAddress.path, isStreamSocketLive, error.cause);
+      await super.serverBind();
+    }
+    if (this.mode !== undefined) await chmod(this.serverAddress.path, this.mode);
+  }
+
+  protected override clientAddressOf(): UnixAddress {
+    return UNNAMED_PEER;
+  }
+
+  protected override describeAddress(): string {
+    return formatAddress(this.serverAddress);
+  }
+
+  protected override describeClient(): string {
+    return `a client of ${formatAddress(this.serverAddress)}`;
+  }
+}

@@ -1,0 +1,157 @@
+/** Test fixtures: real sockets on loopback and temporary Unix paths, closed by the tests that open them. */
+import dgram from 'node:dgram';
+import { mkdtempSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import v8 from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import type { InetAddress, UnixAddress } from '../src/address.js';
+import type { BaseServer } from '../src/base-server.js';
+import { UnixDatagramSocket } from '../src/unix-datagram-socket.js';
+
+/** A temporary directory for Unix socket paths; removed by `[Symbol.dispose]`. */
+export function tempDir(): { path: string; file(name: string): string; [Symbol.dispose](): void } {
+  const path = mkdtempSync(join(tmpdir(), 'sockserve-'));
+  return {
+    path,
+    file: (name) => join(path, name),
+    [Symbol.dispose]: () => rmSync(path, { recursive: true, force: true }),
+  };
+}
+
+type AnyServer = BaseServer<any, any, any>;
+
+/** Starts `serveForever()` in the background; disposing shuts the server down and closes it. */
+export async function serving<S extends AnyServer>(
+  server: S,
+): Promise<S & { loop: Promise<void>; [Symbol.asyncDispose](): Promise<void> }> {
+  await server.listen();
+  const loop = server.serveForever();
+  return Object.assign(server, {
+    loop,
+    [Symbol.asyncDispose]: async () => {
+      await server.shutdown();
+      await server.serverClose();
+      await loop;
+    },
+  });
+}
+
+/** Connects to a TCP or Unix stream server. */
+export function connect(address: InetAddress | UnixAddress): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const socket =
+      'path' in address
+        ? net.connect({ path: address.path })
+        : net.connect({ host: address.host, port: address.port });
+    socket.once('connect', () => {
+      socket.off('error', reject);
+      resolve(socket);
+    });
+    socket.once('error', reject);
+  });
+}
+
+/** Everything the peer sends until it closes (resolves on 'end' or 'close'; rejects on error). */
+export function readAll(socket: net.Socket): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+    socket.once('end', () => resolve(Buffer.concat(chunks)));
+    socket.once('close', () => resolve(Buffer.concat(chunks)));
+    socket.once('error', reject);
+  });
+}
+
+/** Reads until `count` bytes arrived (or the peer closed). */
+export function readBytes(socket: net.Socket, count: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let total = 0;
+    const finish = (): void => {
+      socket.off('data', onData);
+      socket.off('end', finish);
+      socket.off('error', reject);
+      resolve(Buffer.concat(chunks));
+    };
+    const onData = (chunk: Buffer): void => {
+      chunks.push(chunk);
+      total += chunk.length;
+      if (total >= count) finish();
+    };
+    socket.on('data', onData);
+    socket.once('end', finish);
+    socket.once('error', reject);
+  });
+}
+
+/** One stream round trip on a fresh connection: send `data`, read `data.length` bytes back. */
+export async function streamRoundTrip(address: InetAddress | UnixAddress, data: Buffer): Promise<Buffer> {
+  const socket = await connect(address);
+  try {
+    socket.write(data);
+    return await readBytes(socket, data.length);
+  } finally {
+    socket.destroy();
+  }
+}
+
+/** Sends one UDP datagram and waits for one reply. */
+export async function udpRoundTrip(address: InetAddress, data: Buffer): Promise<Buffer> {
+  const socket = dgram.createSocket(address.family === 'IPv6' ? 'udp6' : 'udp4');
+  try {
+    const reply = new Promise<Buffer>((resolve) => socket.once('message', resolve));
+    await new Promise<void>((resolve, reject) =>
+      socket.send(data, address.port, address.host, (error) => (error ? reject(error) : resolve())),
+    );
+    return await reply;
+  } finally {
+    socket.close();
+  }
+}
+
+/** Sends one Unix datagram from a socket bound at `clientPath` and waits for one reply. */
+export async function unixDatagramRoundTrip(
+  serverPath: string,
+  clientPath: string,
+  data: Buffer,
+): Promise<Buffer> {
+  const socket = await UnixDatagramSocket.bind(clientPath);
+  try {
+    const reply = new Promise<Buffer>((resolve) => socket.onMessage((packet) => resolve(packet)));
+    await socket.sendTo(data, serverPath);
+    return await reply;
+  } finally {
+    await socket.close();
+    rmSync(clientPath, { force: true });
+  }
+}
+
+/** A promise and its resolve function. */
+export function deferred<T = void>(): { promise: Promise<T>; resolve: (value: T) => void } {
+  let resolve!: (value: T) => void;
+  const promise = new Promise<T>((r) => (resolve = r));
+  return { promise, resolve };
+}
+
+/** Resolves when `emitter` emits `event` (with its first argument). */
+export function once<T = unknown>(emitter: object, event: string): Promise<T> {
+  const target = emitter as { once(event: string, listener: (value: T) => void): unknown };
+  return new Promise((resolve) => target.once(event, resolve));
+}
+
+/** Runs a full garbage collection (test-only: flags V8 at run time). */
+export function collectGarbage(): void {
+  v8.setFlagsFromString('--expose-gc');
+  (runInNewContext('gc') as () => void)();
+}
+
+/** Waits until `predicate()` holds, polling every 5 ms, for at most `ms`. */
+export async function until(predicate: () => boolean, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!predicate()) {
+    if (Date.now() > end) throw new Error(`condition not met within ${ms} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}

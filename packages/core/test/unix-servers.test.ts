@@ -1,0 +1,102 @@
+/** Unix socket paths: stale files are replaced, live servers and other files are never touched. */
+import { spawnSync } from 'node:child_process';
+import { existsSync, statSync, writeFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import {
+  DatagramRequestHandler,
+  ErrorCodes,
+  StreamRequestHandler,
+  ThreadingUnixDatagramServer,
+  ThreadingUnixStreamServer,
+  UnixDatagramServer,
+  UnixStreamServer,
+} from '../src/index.js';
+import { serving, streamRoundTrip, tempDir, unixDatagramRoundTrip } from './helpers.js';
+
+class LineEchoHandler extends StreamRequestHandler {
+  override async handle(): Promise<void> {
+    await this.wfile.write(await this.rfile.readline());
+  }
+}
+
+class DatagramEchoHandler extends DatagramRequestHandler {
+  override async handle(): Promise<void> {
+    await this.wfile.write(this.packet);
+  }
+}
+
+/** Leaves a socket file behind the way a killed server does: bound by a process that exits without cleanup. */
+function leaveStaleSocket(path: string, kind: 'stream' | 'dgram'): void {
+  const type = kind === 'stream' ? 'SOCK_STREAM' : 'SOCK_DGRAM';
+  const result = spawnSync('python3', [
+    '-c',
+    `import socket; s = socket.socket(socket.AF_UNIX, socket.${type}); s.bind(${JSON.stringify(path)})`,
+  ]);
+  expect(result.status).toBe(0);
+  expect(statSync(path).isSocket()).toBe(true);
+}
+
+describe('UnixStreamServer paths', () => {
+  it('removes a stale socket file left by a dead server, and the path on close', async () => {
+    using dir = tempDir();
+    const path = dir.file('stale.sock');
+    leaveStaleSocket(path, 'stream');
+    {
+      await using server = await serving(new ThreadingUnixStreamServer(path, LineEchoHandler));
+      expect(String(await streamRoundTrip(server.serverAddress, Buffer.from('hi\n')))).toBe('hi\n');
+    }
+    expect(existsSync(path)).toBe(false);
+  });
+
+  it('never removes the path of a live server: clear error instead', async () => {
+    using dir = tempDir();
+    const path = dir.file('live.sock');
+    await using live = await serving(new UnixStreamServer(path, LineEchoHandler));
+    const second = new UnixStreamServer(path, LineEchoHandler);
+    await expect(second.listen()).rejects.toMatchObject({
+      code: ErrorCodes.ADDRESS_IN_USE,
+      message: `a server is already listening on unix://${path}`,
+    });
+    expect(String(await streamRoundTrip(live.serverAddress, Buffer.from('still\n')))).toBe('still\n');
+  });
+
+  it('refuses to replace a file that is not a socket', async () => {
+    using dir = tempDir();
+    const path = dir.file('data.txt');
+    writeFileSync(path, 'keep me');
+    const server = new UnixStreamServer(path, LineEchoHandler);
+    await expect(server.listen()).rejects.toThrow(`unix://${path} exists and is not a socket`);
+    expect(existsSync(path)).toBe(true);
+  });
+
+  it('applies the file mode', async () => {
+    using dir = tempDir();
+    const path = dir.file('mode.sock');
+    await using server = await new UnixStreamServer(path, LineEchoHandler, { mode: 0o600 }).listen();
+    expect(statSync(path).mode & 0o777).toBe(0o600);
+    expect(server.state).toBe('listening');
+  });
+});
+
+describe('UnixDatagramServer paths', () => {
+  it('removes a stale socket file and serves', async () => {
+    using dir = tempDir();
+    const path = dir.file('stale.sock');
+    leaveStaleSocket(path, 'dgram');
+    {
+      await using _server = await serving(new ThreadingUnixDatagramServer(path, DatagramEchoHandler));
+      expect(String(await unixDatagramRoundTrip(path, dir.file('c.sock'), Buffer.from('ping')))).toBe('ping');
+    }
+    expect(existsSync(path)).toBe(false);
+  });
+
+  it('never removes the path of a live server', async () => {
+    using dir = tempDir();
+    const path = dir.file('live.sock');
+    await using live = await serving(new UnixDatagramServer(path, DatagramEchoHandler));
+    const second = new UnixDatagramServer(path, DatagramEchoHandler);
+    await expect(second.listen()).rejects.toMatchObject({ code: ErrorCodes.ADDRESS_IN_USE });
+    expect(String(await unixDatagramRoundTrip(path, dir.file('c.sock'), Buffer.from('up')))).toBe('up');
+    expect(live.state).toBe('serving');
+  });
+});
