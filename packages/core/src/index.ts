@@ -5,21 +5,6 @@ export {
   type SocketAddress,
   type UnixAddress,
 } from './address.js';
-export { BaseRequestHandler, type RequestHandlerClass } from './base-request-handler.js';
-export {
-  BaseServer,
-  type BaseServerOptions,
-  type ServeOptions,
-  type ServerState,
-  type ShutdownOptions,
-} from './base-server.js';
-export { DatagramRequestHandler, DatagramWriter } from './datagram-request-handler.js';
-export {
-  type DatagramRequest,
-  DatagramServer,
-  type DatagramServerOptions,
-  type DatagramSocket,
-} from './datagram-server.js';
 export {
   ConnectionClosedError,
   type ErrorCode,
@@ -30,13 +15,12 @@ export {
   TimeoutError,
 } from './errors.js';
 export type { ChildExit, RefusedReason, ServerEvents } from './events.js';
-export { LineFramer, type LineFramerOptions } from './line-framer.js';
-export { supportsReusePort } from './node-features.js';
-export { StreamReader, type StreamReaderOptions } from './stream-reader.js';
-export { StreamRequestHandler } from './stream-request-handler.js';
-export { StreamServer, type StreamServerOptions } from './stream-server.js';
-export { StreamWriter } from './stream-writer.js';
-export { TCPServer, type TCPServerOptions } from './tcp-server.js';
+export { BaseRequestHandler, type RequestHandlerClass } from './handlers/base-request-handler.js';
+export { DatagramRequestHandler, DatagramWriter } from './handlers/datagram-request-handler.js';
+export { StreamRequestHandler } from './handlers/stream-request-handler.js';
+export { LineFramer, type LineFramerOptions } from './io/line-framer.js';
+export { StreamReader, type StreamReaderOptions } from './io/stream-reader.js';
+export { StreamWriter } from './io/stream-writer.js';
 export {
   ThreadingMixIn,
   type ThreadingOptions,
@@ -45,8 +29,24 @@ export {
   ThreadingUDPServer,
   ThreadingUnixDatagramServer,
   ThreadingUnixStreamServer,
-} from './threading.js';
-export { UDPServer, type UDPServerOptions } from './udp-server.js';
-export { UnixDatagramServer, type UnixDatagramServerOptions } from './unix-datagram-server.js';
-export { UnixDatagramSocket } from './unix-datagram-socket.js';
-export { UnixStreamServer, type UnixStreamServerOptions } from './unix-stream-server.js';
+} from './mixins/threading.js';
+export { supportsReusePort } from './node-features.js';
+export {
+  BaseServer,
+  type BaseServerOptions,
+  type ServeOptions,
+  type ServerState,
+  type ShutdownOptions,
+} from './servers/base-server.js';
+export {
+  type DatagramRequest,
+  DatagramServer,
+  type DatagramServerOptions,
+  type DatagramSocket,
+} from './servers/datagram-server.js';
+export { StreamServer, type StreamServerOptions } from './servers/stream-server.js';
+export { TCPServer, type TCPServerOptions } from './servers/tcp-server.js';
+export { UDPServer, type UDPServerOptions } from './servers/udp-server.js';
+export { UnixDatagramServer, type UnixDatagramServerOptions } from './servers/unix-datagram-server.js';
+export { UnixDatagramSocket } from './servers/unix-datagram-socket.js';
+export { UnixStreamServer, type UnixStreamServerOptions } from './servers/unix-stream-server.js';

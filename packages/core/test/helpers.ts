@@ -7,8 +7,8 @@ import { join } from 'node:path';
 import v8 from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import type { InetAddress, UnixAddress } from '../src/address.js';
-import type { BaseServer } from '../src/base-server.js';
-import { UnixDatagramSocket } from '../src/unix-datagram-socket.js';
+import type { BaseServer } from '../src/servers/base-server.js';
+import { UnixDatagramSocket } from '../src/servers/unix-datagram-socket.js';
 
 /** A temporary directory for Unix socket paths; removed by `[Symbol.dispose]`. */
 export function tempDir(): { path: string; file(name: string): string; [Symbol.dispose](): void } {

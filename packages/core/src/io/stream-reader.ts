@@ -20,8 +20,8 @@ import {
   LineTooLongError,
   SockserveError,
   TimeoutError,
-} from './errors.js';
-import { optional, validateInteger, validateSeconds } from './validators.js';
+} from '../errors.js';
+import { optional, validateInteger, validateSeconds } from '../validators.js';
 
 const LF = 0x0a;
 const CR = 0x0d;

@@ -1,8 +1,8 @@
 import net from 'node:net';
-import type { RequestHandlerClass } from './base-request-handler.js';
+import { bindError } from '../errors.js';
+import type { RequestHandlerClass } from '../handlers/base-request-handler.js';
+import { optional, validateInteger } from '../validators.js';
 import { BaseServer, type BaseServerOptions } from './base-server.js';
-import { bindError } from './errors.js';
-import { optional, validateInteger } from './validators.js';
 
 export interface StreamServerOptions extends BaseServerOptions {
   /** Connections open at once; further ones are closed at accept and reported as `request-refused`. Default: no limit. */

@@ -1,6 +1,6 @@
-import type { RequestHandlerClass } from './base-request-handler.js';
+import type { RequestHandlerClass } from '../handlers/base-request-handler.js';
+import { optional, validateInteger } from '../validators.js';
 import { BaseServer, type BaseServerOptions } from './base-server.js';
-import { optional, validateInteger } from './validators.js';
 
 /** Sends datagrams from the server's socket (in a forking server's child, relayed through the parent). */
 export interface DatagramSocket<Address> {

@@ -7,8 +7,8 @@ import {
   LineTooLongError,
   SockserveError,
   TimeoutError,
-} from '../src/errors.js';
-import { StreamReader } from '../src/stream-reader.js';
+} from '../../src/errors.js';
+import { StreamReader } from '../../src/io/stream-reader.js';
 
 // --- fixtures: a connected pair of real TCP sockets on 127.0.0.1 -------------
 

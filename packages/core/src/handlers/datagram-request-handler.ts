@@ -1,7 +1,7 @@
-import type { InetAddress, UnixAddress } from './address.js';
+import type { InetAddress, UnixAddress } from '../address.js';
+import { StreamReader } from '../io/stream-reader.js';
+import type { DatagramRequest, DatagramSocket } from '../servers/datagram-server.js';
 import { BaseRequestHandler } from './base-request-handler.js';
-import type { DatagramRequest, DatagramSocket } from './datagram-server.js';
-import { StreamReader } from './stream-reader.js';
 
 const done: Promise<void> = Promise.resolve();
 

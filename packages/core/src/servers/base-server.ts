@@ -1,9 +1,9 @@
 import { EventEmitter } from 'eventemitter3';
-import type { RequestHandlerClass } from './base-request-handler.js';
-import { ErrorCodes, SockserveError } from './errors.js';
-import type { ServerEvents } from './events.js';
+import { ErrorCodes, SockserveError } from '../errors.js';
+import type { ServerEvents } from '../events.js';
+import type { RequestHandlerClass } from '../handlers/base-request-handler.js';
+import { optional, validateInteger, validateSeconds } from '../validators.js';
 import { RequestQueue } from './request-queue.js';
-import { optional, validateInteger, validateSeconds } from './validators.js';
 
 /** `idle → listening → serving → listening … → closing → closed`. */
 export type ServerState = 'idle' | 'listening' | 'serving' | 'closing' | 'closed';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ErrorCodes } from '../src/errors.js';
-import { LineFramer, type LineFramerOptions } from '../src/line-framer.js';
+import { ErrorCodes } from '../../src/errors.js';
+import { LineFramer, type LineFramerOptions } from '../../src/io/line-framer.js';
 
 /** A framer that records what it delivers: lines as hex (byte-exact) and too-long reports as "!<limit>". */
 function recording(options: Partial<LineFramerOptions> = {}): { framer: LineFramer; events: string[] } {

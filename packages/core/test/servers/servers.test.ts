@@ -14,8 +14,8 @@ import {
   UDPServer,
   UnixDatagramServer,
   UnixStreamServer,
-} from '../src/index.js';
-import { serving, streamRoundTrip, tempDir, udpRoundTrip, unixDatagramRoundTrip } from './helpers.js';
+} from '../../src/index.js';
+import { serving, streamRoundTrip, tempDir, udpRoundTrip, unixDatagramRoundTrip } from '../helpers.js';
 
 const TEST_STR = Buffer.from('hello world\n');
 

@@ -1,8 +1,8 @@
 import type net from 'node:net';
-import type { InetAddress, UnixAddress } from './address.js';
+import type { InetAddress, UnixAddress } from '../address.js';
+import { StreamReader } from '../io/stream-reader.js';
+import { StreamWriter } from '../io/stream-writer.js';
 import { BaseRequestHandler } from './base-request-handler.js';
-import { StreamReader } from './stream-reader.js';
-import { StreamWriter } from './stream-writer.js';
 
 /**
  * A handler for stream servers (TCP, Unix stream), as socketserver's StreamRequestHandler:

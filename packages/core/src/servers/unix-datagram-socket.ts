@@ -20,7 +20,7 @@
 import { Buffer } from 'node:buffer';
 import { createRequire } from 'node:module';
 import { getSystemErrorName } from 'node:util';
-import { ConnectionClosedError, ErrorCodes, invalidType, invalidValue, SockserveError } from './errors.js';
+import { ConnectionClosedError, ErrorCodes, invalidType, invalidValue, SockserveError } from '../errors.js';
 
 /** What `unix-dgram` passes as the second argument of 'message'. */
 export interface UnixDgramRemoteInfo {

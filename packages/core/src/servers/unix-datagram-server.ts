@@ -1,11 +1,11 @@
 import { chmod, unlink } from 'node:fs/promises';
-import { formatAddress, type UnixAddress } from './address.js';
-import type { RequestHandlerClass } from './base-request-handler.js';
+import { formatAddress, type UnixAddress } from '../address.js';
+import { ErrorCodes, SockserveError } from '../errors.js';
+import type { RequestHandlerClass } from '../handlers/base-request-handler.js';
+import { optional, validateInteger, validateString } from '../validators.js';
 import { type DatagramRequest, DatagramServer, type DatagramServerOptions } from './datagram-server.js';
-import { ErrorCodes, SockserveError } from './errors.js';
 import { isDatagramSocketLive, loadUnixDgram, UnixDatagramSocket } from './unix-datagram-socket.js';
 import { removeStaleSocket } from './unix-path.js';
-import { optional, validateInteger, validateString } from './validators.js';
 
 export interface UnixDatagramServerOptions extends DatagramServerOptions {
   /** File mode of the socket, e.g. `0o660`. Default: as the umask leaves it. */

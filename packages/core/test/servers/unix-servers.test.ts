@@ -10,8 +10,8 @@ import {
   ThreadingUnixStreamServer,
   UnixDatagramServer,
   UnixStreamServer,
-} from '../src/index.js';
-import { serving, streamRoundTrip, tempDir, unixDatagramRoundTrip } from './helpers.js';
+} from '../../src/index.js';
+import { serving, streamRoundTrip, tempDir, unixDatagramRoundTrip } from '../helpers.js';
 
 class LineEchoHandler extends StreamRequestHandler {
   override async handle(): Promise<void> {

@@ -1,10 +1,10 @@
 import type net from 'node:net';
-import { familyOf, formatAddress, type InetAddress, type InetBindAddress } from './address.js';
-import type { RequestHandlerClass } from './base-request-handler.js';
-import { ErrorCodes, SockserveError } from './errors.js';
-import { assertReusePort } from './node-features.js';
+import { familyOf, formatAddress, type InetAddress, type InetBindAddress } from '../address.js';
+import { ErrorCodes, SockserveError } from '../errors.js';
+import type { RequestHandlerClass } from '../handlers/base-request-handler.js';
+import { assertReusePort } from '../node-features.js';
+import { optional, validateBoolean, validatePort, validateSeconds, validateString } from '../validators.js';
 import { StreamServer, type StreamServerOptions } from './stream-server.js';
-import { optional, validateBoolean, validatePort, validateSeconds, validateString } from './validators.js';
 
 export interface TCPServerOptions extends StreamServerOptions {
   /** SO_REUSEADDR. Node.js always sets it on TCP listeners, so only `true` (the default) is accepted. */

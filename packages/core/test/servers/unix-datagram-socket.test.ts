@@ -2,12 +2,12 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { ErrorCodes, SockserveError } from '../src/errors.js';
+import { ErrorCodes, SockserveError } from '../../src/errors.js';
 import {
   loadUnixDgram,
   UNIX_DGRAM_MAX_RECEIVE_SIZE,
   UnixDatagramSocket,
-} from '../src/unix-datagram-socket.js';
+} from '../../src/servers/unix-datagram-socket.js';
 
 interface Received {
   packet: Buffer;
@@ -221,7 +221,7 @@ describe('loadUnixDgram without unix-dgram', () => {
         throw failure;
       },
     }));
-    const fresh = await import('../src/unix-datagram-socket.js');
+    const fresh = await import('../../src/servers/unix-datagram-socket.js');
     return (() => {
       try {
         return fresh.loadUnixDgram();

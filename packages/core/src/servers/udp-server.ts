@@ -1,11 +1,11 @@
 import dgram from 'node:dgram';
-import { formatAddress, type InetAddress, type InetBindAddress } from './address.js';
-import type { RequestHandlerClass } from './base-request-handler.js';
+import { formatAddress, type InetAddress, type InetBindAddress } from '../address.js';
+import { bindError } from '../errors.js';
+import type { RequestHandlerClass } from '../handlers/base-request-handler.js';
+import { assertReusePort } from '../node-features.js';
+import { optional, validateBoolean, validateInteger } from '../validators.js';
 import { type DatagramRequest, DatagramServer, type DatagramServerOptions } from './datagram-server.js';
-import { bindError } from './errors.js';
-import { assertReusePort } from './node-features.js';
 import { inetBindAddress } from './tcp-server.js';
-import { optional, validateBoolean, validateInteger } from './validators.js';
 
 export interface UDPServerOptions extends DatagramServerOptions {
   /** SO_REUSEADDR. Default false (as in socketserver). */

@@ -1,14 +1,14 @@
 import type net from 'node:net';
-import type { InetAddress, InetBindAddress, UnixAddress } from './address.js';
-import type { RequestHandlerClass } from './base-request-handler.js';
-import type { BaseServer } from './base-server.js';
-import type { DatagramRequest } from './datagram-server.js';
-import { RequestQueue } from './request-queue.js';
-import { TCPServer, type TCPServerOptions } from './tcp-server.js';
-import { UDPServer, type UDPServerOptions } from './udp-server.js';
-import { UnixDatagramServer, type UnixDatagramServerOptions } from './unix-datagram-server.js';
-import { UnixStreamServer, type UnixStreamServerOptions } from './unix-stream-server.js';
-import { optional, validateBoolean, validateInteger } from './validators.js';
+import type { InetAddress, InetBindAddress, UnixAddress } from '../address.js';
+import type { RequestHandlerClass } from '../handlers/base-request-handler.js';
+import type { BaseServer } from '../servers/base-server.js';
+import type { DatagramRequest } from '../servers/datagram-server.js';
+import { RequestQueue } from '../servers/request-queue.js';
+import { TCPServer, type TCPServerOptions } from '../servers/tcp-server.js';
+import { UDPServer, type UDPServerOptions } from '../servers/udp-server.js';
+import { UnixDatagramServer, type UnixDatagramServerOptions } from '../servers/unix-datagram-server.js';
+import { UnixStreamServer, type UnixStreamServerOptions } from '../servers/unix-stream-server.js';
+import { optional, validateBoolean, validateInteger } from '../validators.js';
 
 export interface ThreadingOptions {
   /** `serverClose()` waits for running handlers. Default true. */

@@ -3,8 +3,8 @@
  * and safe reentrancy, in the manner of Twisted's `LineReceiver`. Feed it
  * chunks with `push()`; it calls `onLine` once per line.
  */
-import { ErrorCodes, invalidType, SockserveError } from './errors.js';
-import { optional, validateInteger } from './validators.js';
+import { ErrorCodes, invalidType, SockserveError } from '../errors.js';
+import { optional, validateInteger } from '../validators.js';
 
 const LF = 0x0a;
 const CR = 0x0d;

@@ -7,7 +7,7 @@
  * buffer without bound.
  */
 import type { Duplex } from 'node:stream';
-import { ConnectionClosedError, invalidType } from './errors.js';
+import { ConnectionClosedError, invalidType } from '../errors.js';
 
 const RESOLVED: Promise<void> = Promise.resolve();
 const noop = (): void => {};

@@ -3,7 +3,7 @@
  * where a live server answers is never touched.
  */
 import { lstat, unlink } from 'node:fs/promises';
-import { ErrorCodes, SockserveError } from './errors.js';
+import { ErrorCodes, SockserveError } from '../errors.js';
 
 /** Says whether a server answers at `path` (e.g. by connecting to it). */
 export type LivenessProbe = (path: string) => Promise<boolean>;

@@ -1,11 +1,11 @@
 import { chmod } from 'node:fs/promises';
 import net from 'node:net';
-import { formatAddress, type UnixAddress } from './address.js';
-import type { RequestHandlerClass } from './base-request-handler.js';
-import { ErrorCodes, SockserveError } from './errors.js';
+import { formatAddress, type UnixAddress } from '../address.js';
+import { ErrorCodes, SockserveError } from '../errors.js';
+import type { RequestHandlerClass } from '../handlers/base-request-handler.js';
+import { optional, validateInteger, validateString } from '../validators.js';
 import { StreamServer, type StreamServerOptions } from './stream-server.js';
 import { removeStaleSocket } from './unix-path.js';
-import { optional, validateInteger, validateString } from './validators.js';
 
 export interface UnixStreamServerOptions extends StreamServerOptions {
   /** File mode of the socket, e.g. `0o660`. Default: as the umask leaves it. */

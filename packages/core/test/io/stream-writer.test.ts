@@ -1,8 +1,8 @@
 import { once } from 'node:events';
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ConnectionClosedError, ErrorCodes } from '../src/errors.js';
-import { StreamWriter } from '../src/stream-writer.js';
+import { ConnectionClosedError, ErrorCodes } from '../../src/errors.js';
+import { StreamWriter } from '../../src/io/stream-writer.js';
 
 // --- fixtures: a connected pair of real TCP sockets on 127.0.0.1 -------------
 

@@ -11,7 +11,7 @@ import {
   TCPServer,
   ThreadingTCPServer,
   UDPServer,
-} from '../src/index.js';
+} from '../../src/index.js';
 import {
   collectGarbage,
   connect,
@@ -21,7 +21,7 @@ import {
   serving,
   streamRoundTrip,
   until,
-} from './helpers.js';
+} from '../helpers.js';
 
 const LOOPBACK = { host: '127.0.0.1', port: 0 };
 
