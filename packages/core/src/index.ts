@@ -22,6 +22,17 @@ export { LineFramer, type LineFramerOptions } from './io/line-framer.js';
 export { StreamReader, type StreamReaderOptions } from './io/stream-reader.js';
 export { StreamWriter } from './io/stream-writer.js';
 export {
+  ForkingMixIn,
+  type ForkingOptions,
+  type ForkingServer,
+  ForkingTCPServer,
+  ForkingUDPServer,
+  ForkingUnixDatagramServer,
+  ForkingUnixStreamServer,
+  type HandlerModule,
+  isForkChild,
+} from './mixins/forking/forking.js';
+export {
   ThreadingMixIn,
   type ThreadingOptions,
   type ThreadingServer,

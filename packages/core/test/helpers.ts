@@ -1,13 +1,12 @@
 /** Test fixtures: real sockets on loopback and temporary Unix paths, closed by the tests that open them. */
 import dgram from 'node:dgram';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import v8 from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import type { InetAddress, UnixAddress } from '../src/address.js';
-import type { BaseServer } from '../src/servers/base-server.js';
 import { UnixDatagramSocket } from '../src/servers/unix-datagram-socket.js';
 
 /** A temporary directory for Unix socket paths; removed by `[Symbol.dispose]`. */
@@ -20,7 +19,13 @@ export function tempDir(): { path: string; file(name: string): string; [Symbol.d
   };
 }
 
-type AnyServer = BaseServer<any, any, any>;
+/** What the fixtures use of a server (structural, so servers from src and from dist both fit). */
+interface AnyServer {
+  listen(): Promise<unknown>;
+  serveForever(): Promise<void>;
+  shutdown(): Promise<void>;
+  serverClose(): Promise<void>;
+}
 
 /** Starts `serveForever()` in the background; disposing shuts the server down and closes it. */
 export async function serving<S extends AnyServer>(
@@ -153,5 +158,33 @@ export async function until(predicate: () => boolean, ms = 5000): Promise<void> 
   while (!predicate()) {
     if (Date.now() > end) throw new Error(`condition not met within ${ms} ms`);
     await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+/** Live (non-zombie) processes whose parent is `pid`, read from the OS process table. */
+export function childProcessesOf(pid: number): number[] {
+  const children: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const stat = processStat(Number(entry));
+    if (stat !== undefined && stat.ppid === pid && stat.state !== 'Z') children.push(Number(entry));
+  }
+  return children;
+}
+
+/** True while `pid` is a live process (zombies count as gone; they are reported as `'zombie'`). */
+export function processState(pid: number): 'alive' | 'zombie' | 'gone' {
+  const stat = processStat(pid);
+  if (stat === undefined) return 'gone';
+  return stat.state === 'Z' ? 'zombie' : 'alive';
+}
+
+function processStat(pid: number): { ppid: number; state: string } | undefined {
+  try {
+    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+    return { state: fields[0] ?? '', ppid: Number(fields[1]) };
+  } catch {
+    return undefined;
   }
 }

@@ -142,7 +142,7 @@ export abstract class BaseServer<Request, Address, ClientAddress = Address> exte
       while (!this.#stopRequested) {
         const next = await queue.take();
         if (next === undefined) continue;
-        await this.#dispatch(next.request, next.clientAddress);
+        await this.dispatchRequest(next.request, next.clientAddress);
         this.serviceActions();
       }
     } finally {
@@ -174,7 +174,7 @@ export abstract class BaseServer<Request, Address, ClientAddress = Address> exte
     } finally {
       this.#taking = false;
     }
-    if (next !== undefined) await this.#dispatch(next.request, next.clientAddress);
+    if (next !== undefined) await this.dispatchRequest(next.request, next.clientAddress);
     else if (this.#closing === undefined) this.handleTimeout();
   }
 
@@ -213,7 +213,14 @@ export abstract class BaseServer<Request, Address, ClientAddress = Address> exte
   // ---- may be overridden --------------------------------------------------------------------
 
   /** Binds the socket to `serverAddress` and starts listening (Node binds and listens in one step). */
-  protected abstract serverBind(): Promise<void>;
+  protected serverBind(): Promise<void> {
+    return Promise.reject(
+      new SockserveError(
+        ErrorCodes.INVALID_STATE,
+        `${this.constructor.name} does not implement serverBind()`,
+      ),
+    );
+  }
 
   /** Called after `serverBind()`; the default does nothing. */
   protected serverActivate(): void | Promise<void> {}
@@ -269,8 +276,10 @@ export abstract class BaseServer<Request, Address, ClientAddress = Address> exte
 
   // ---- for subclasses -----------------------------------------------------------------------
 
-  /** Closes the listening socket (without waiting for connections). */
-  protected abstract closeSocket(): Promise<void>;
+  /** Closes the listening socket (without waiting for connections). The default has nothing to close. */
+  protected closeSocket(): Promise<void> {
+    return Promise.resolve();
+  }
 
   /** How a client address reads in messages. */
   protected abstract describeClient(clientAddress: ClientAddress): string;
@@ -340,7 +349,12 @@ export abstract class BaseServer<Request, Address, ClientAddress = Address> exte
     this.emit('listening', this.serverAddress);
   }
 
-  async #dispatch(request: Request, clientAddress: ClientAddress): Promise<void> {
+  /**
+   * Runs one request through the pipeline (`verifyRequest`, then `processRequest`, errors to
+   * `handleError`). The serve loop calls it for each queued request; a subclass whose requests need
+   * no queue (a forking server's child) calls it directly.
+   */
+  protected async dispatchRequest(request: Request, clientAddress: ClientAddress): Promise<void> {
     this.#active.add(request);
     try {
       let verified = this.verifyRequest(request, clientAddress);

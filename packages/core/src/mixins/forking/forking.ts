@@ -1,0 +1,374 @@
+import { type ChildProcess, fork } from 'node:child_process';
+import net from 'node:net';
+import { availableParallelism } from 'node:os';
+import { resolve as resolvePath } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { InetAddress, InetBindAddress, UnixAddress } from '../../address.js';
+import { ErrorCodes, SockserveError } from '../../errors.js';
+import type { RequestHandlerClass } from '../../handlers/base-request-handler.js';
+import type { BaseServer } from '../../servers/base-server.js';
+import type { DatagramRequest, DatagramSocket } from '../../servers/datagram-server.js';
+import { StreamServer } from '../../servers/stream-server.js';
+import { TCPServer, type TCPServerOptions } from '../../servers/tcp-server.js';
+import { UDPServer, type UDPServerOptions } from '../../servers/udp-server.js';
+import { UnixDatagramServer, type UnixDatagramServerOptions } from '../../servers/unix-datagram-server.js';
+import { UnixStreamServer, type UnixStreamServerOptions } from '../../servers/unix-stream-server.js';
+import { optional, validateBoolean, validateInteger } from '../../validators.js';
+import { ChildPool, type Job } from './child-pool.js';
+import { ParentLink } from './parent-link.js';
+import { CHILD_ENV, type ChildConfig, readChildConfig, type ServerKind } from './protocol.js';
+
+export interface HandlerModule {
+  /** Path (absolute, or relative to the working directory) or URL of an ES or CommonJS module. */
+  module: string | URL;
+  /** The export that holds the handler class. Default `'default'`. */
+  exportName?: string;
+}
+
+export interface ForkingOptions {
+  /** Pool mode: child processes kept running, each serving many requests. Default: the available parallelism. */
+  workers?: number;
+  /** A fresh child process for each request, as Python's ForkingMixIn. Default false (pool mode). */
+  perRequest?: boolean;
+  /** perRequest mode: children alive at once; further requests wait in order. Default 40. */
+  maxChildren?: number;
+  /** perRequest mode: children started ahead of requests to hide their start-up time. Default 2. */
+  spareChildren?: number;
+  /** Pool mode: requests a child serves before it is replaced, gracefully. Default: no limit. */
+  maxRequestsPerChild?: number;
+  /** `serverClose()` waits for running requests (else their children are killed). Default true. */
+  blockOnClose?: boolean;
+  /** Children import this module's handler instead of re-running the entry script. */
+  handlerModule?: HandlerModule;
+}
+
+/** What ForkingMixIn adds to a server. */
+export interface ForkingServer {
+  workers: number;
+  perRequest: boolean;
+  maxChildren: number;
+  spareChildren: number;
+  maxRequestsPerChild: number;
+  blockOnClose: boolean;
+  handlerModule: HandlerModule | undefined;
+  /** PIDs of the child processes alive now (empty in a child). */
+  readonly childPids: number[];
+  /** True in a child process, where this server runs the requests its parent hands it. */
+  readonly isChild: boolean;
+}
+
+type ServerClass = abstract new (...args: any[]) => BaseServer<any, any, any>;
+type ForkingClass = abstract new (...args: any[]) => ForkingServer;
+
+/** True in a process started by a forking server (its entry script runs again there). */
+export function isForkChild(): boolean {
+  return readChildConfig() !== undefined;
+}
+
+/** The script a child runs in handlerModule mode (built next to this module's bundle). */
+const CHILD_ENTRY = new URL('./entries/fork-child.js', import.meta.url);
+
+/** Forking servers constructed in this process, in order: a child serves the one with its index. */
+let constructed = 0;
+
+function kindOf(server: object): ServerKind {
+  if (server instanceof TCPServer) return 'tcp';
+  if (server instanceof UnixStreamServer) return 'unix-stream';
+  if (server instanceof UDPServer) return 'udp';
+  if (server instanceof UnixDatagramServer) return 'unix-datagram';
+  throw new TypeError('ForkingMixIn needs a TCP, UDP, Unix stream or Unix datagram server class');
+}
+
+function moduleHref(module: string | URL): string {
+  if (module instanceof URL) return module.href;
+  return /^[a-z][a-z0-9+.-]*:/i.test(module) && !/^[a-z]:[\\/]/i.test(module)
+    ? module
+    : pathToFileURL(resolvePath(module)).href;
+}
+
+/** Node options for children: the parent's, without debugger ports that would clash. */
+function childExecArgv(): string[] {
+  return process.execArgv.filter((arg) => !/^--(inspect|debug)/.test(arg));
+}
+
+/**
+ * Runs requests in child processes, as socketserver's ForkingMixIn. Node cannot fork, so the parent
+ * starts children with `child_process.fork()`: accepted sockets are handed over as handles (the
+ * parent never reads them), datagrams are relayed. In each child the entry script runs again (as
+ * with `node:cluster`) and the server constructed there serves what the parent sends; or, with
+ * `handlerModule`, the child imports the handler class from that module.
+ *
+ * Pool mode (default): `workers` children, each running many requests concurrently; a request goes
+ * to the least busy child. `perRequest: true`: one fresh child per request, at most `maxChildren`.
+ * A child that crashes never takes the server down: the requests it held are closed and reported to
+ * `handleError`, `child-exit` says why, and the child is replaced.
+ */
+export function ForkingMixIn<TBase extends ServerClass>(Base: TBase): TBase & ForkingClass {
+  abstract class ForkingMixInServer extends Base implements ForkingServer {
+    workers: number;
+    perRequest: boolean;
+    maxChildren: number;
+    spareChildren: number;
+    maxRequestsPerChild: number;
+    blockOnClose: boolean;
+    handlerModule: HandlerModule | undefined;
+    readonly #index = constructed++;
+    readonly #role: 'parent' | 'child' | 'inert';
+    #pool: ChildPool | undefined;
+    #nextId = 1;
+    #link: ParentLink | undefined;
+    readonly #ids = new Map<unknown, number>();
+
+    constructor(...args: any[]) {
+      super(...args);
+      const options: ForkingOptions = args[2] ?? {};
+      this.workers = optional(
+        options.workers,
+        availableParallelism(),
+        (v, n) => validateInteger(v, n, 1),
+        'workers',
+      );
+      this.perRequest = optional(options.perRequest, false, validateBoolean, 'perRequest');
+      this.maxChildren = optional(options.maxChildren, 40, (v, n) => validateInteger(v, n, 1), 'maxChildren');
+      this.spareChildren = optional(
+        options.spareChildren,
+        2,
+        (v, n) => validateInteger(v, n, 0),
+        'spareChildren',
+      );
+      this.maxRequestsPerChild = optional(
+        options.maxRequestsPerChild,
+        Number.POSITIVE_INFINITY,
+        (v, n) => (v === Number.POSITIVE_INFINITY ? v : validateInteger(v, n, 1)),
+        'maxRequestsPerChild',
+      );
+      this.blockOnClose = optional(options.blockOnClose, true, validateBoolean, 'blockOnClose');
+      this.handlerModule = options.handlerModule;
+      kindOf(this);
+      const config = readChildConfig();
+      const mine = config !== undefined && config.serverIndex === this.#index;
+      this.#role = config === undefined ? 'parent' : mine ? 'child' : 'inert';
+      if (this.#role === 'parent' && this instanceof StreamServer) {
+        // The parent hands sockets on unread.
+        (this as unknown as { pauseOnConnect: boolean }).pauseOnConnect = true;
+      }
+    }
+
+    get childPids(): number[] {
+      return this.#pool?.pids ?? [];
+    }
+
+    get isChild(): boolean {
+      return this.#role === 'child';
+    }
+
+    // ---- binding: the parent binds, a child links to its parent ------------------------------
+
+    protected override async serverBind(): Promise<void> {
+      if (this.#role === 'parent') return super.serverBind();
+      if (this.#role === 'inert') return;
+      const config = readChildConfig()!;
+      this.serverAddress = config.serverAddress;
+      const relay: DatagramSocket<unknown> = { sendTo: (data, address) => this.#link!.relay(data, address) };
+      this.#link = new ParentLink({
+        connection: (socket, id, clientAddress) => {
+          this.#ids.set(socket, id);
+          void this.dispatchRequest(socket, clientAddress);
+        },
+        datagram: (packet, id, clientAddress) => {
+          const request: DatagramRequest<unknown> = { packet, socket: relay };
+          this.#ids.set(request, id);
+          void this.dispatchRequest(request, clientAddress);
+        },
+        stop: () => this.#stopChild(),
+      });
+      this.#link.attach();
+    }
+
+    protected override async serverActivate(): Promise<void> {
+      await super.serverActivate();
+      if (this.#role === 'inert') {
+        // Another forking server of this script forked this process: this one serves nothing here.
+        void this.shutdown();
+        return;
+      }
+      if (this.#role !== 'parent') return;
+      this.#pool = new ChildPool(
+        {
+          workers: this.workers,
+          perRequest: this.perRequest,
+          maxChildren: this.maxChildren,
+          spareChildren: this.spareChildren,
+          maxRequestsPerChild: this.maxRequestsPerChild,
+        },
+        {
+          spawn: () => this.#spawn(),
+          deliver: (child, job) => this.#deliver(child, job),
+          jobFailed: (job, error) => this.handleError(job.request, job.clientAddress, error),
+          jobEnded: (job) => this.endRequest(job.request, job.clientAddress),
+          relay: (data, address) => {
+            const server = this as unknown as { sendTo(data: Uint8Array, address: unknown): Promise<void> };
+            server.sendTo(data, address).catch(() => {});
+          },
+          childSpawned: (pid) => this.emit('child-spawn', pid),
+          childExited: (exit) => this.emit('child-exit', exit),
+          describeClient: (clientAddress) => this.describeClient(clientAddress),
+        },
+      );
+      this.#pool.start();
+    }
+
+    protected override closeSocket(): Promise<void> {
+      if (this.#role === 'parent') return super.closeSocket();
+      this.#link?.stopReceiving();
+      return Promise.resolve();
+    }
+
+    // ---- requests ----------------------------------------------------------------------------
+
+    protected override processRequest(request: unknown, clientAddress: unknown): void {
+      if (this.#role === 'parent') {
+        this.#pool!.submit({ id: this.#nextId++, request, clientAddress });
+        return;
+      }
+      // In a child, requests run concurrently (endRequest reports each to the parent).
+      void this.runRequest(request, clientAddress);
+    }
+
+    protected override endRequest(request: unknown, clientAddress: unknown): void {
+      super.endRequest(request, clientAddress);
+      const id = this.#ids.get(request);
+      if (id === undefined) return;
+      this.#ids.delete(request);
+      this.#link?.done(id);
+      if (readChildConfig()?.oneShot) this.#stopChild();
+    }
+
+    protected override handleError(request: unknown, clientAddress: unknown, error: unknown): void {
+      const id = this.#role === 'child' ? this.#ids.get(request) : undefined;
+      if (id === undefined) super.handleError(request, clientAddress, error);
+      else this.#link?.failed(id, error);
+    }
+
+    protected override abortRequest(request: unknown): void {
+      if (this.#pool !== undefined) this.#pool.abort(request);
+      else super.abortRequest(request);
+    }
+
+    protected override async joinRequests(): Promise<void> {
+      if (this.#role === 'child') {
+        await super.joinRequests();
+        await this.#link?.detach();
+        return;
+      }
+      if (this.blockOnClose) await super.joinRequests();
+      await this.#pool?.close(!this.blockOnClose);
+    }
+
+    // ---- parent internals ----------------------------------------------------------------------
+
+    #spawn(): ChildProcess {
+      const handlerModule = this.handlerModule;
+      const entry = handlerModule === undefined ? process.argv[1] : CHILD_ENTRY;
+      if (entry === undefined) {
+        throw new SockserveError(
+          ErrorCodes.UNSUPPORTED,
+          'ForkingMixIn runs the entry script again in its children, and this process has none (REPL or -e): pass the handlerModule option',
+        );
+      }
+      const config: ChildConfig = {
+        serverIndex: handlerModule === undefined ? this.#index : 0,
+        serverAddress: this.serverAddress,
+        oneShot: this.perRequest,
+      };
+      if (handlerModule !== undefined) {
+        config.handlerModule = {
+          module: moduleHref(handlerModule.module),
+          exportName: handlerModule.exportName ?? 'default',
+          serverKind: kindOf(this),
+        };
+      }
+      return fork(entry, handlerModule === undefined ? process.argv.slice(2) : [], {
+        env: { ...process.env, [CHILD_ENV]: JSON.stringify(config) },
+        execArgv: childExecArgv(),
+        serialization: 'advanced',
+        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      });
+    }
+
+    #deliver(child: ChildProcess, job: Job): void {
+      const onSent = (error: Error | null): void => {
+        // A child that cannot take its job is beyond help: its exit closes the job.
+        if (error) child.kill('SIGKILL');
+      };
+      if (job.request instanceof net.Socket) {
+        child.send(
+          { sockserve: 'connection', id: job.id, clientAddress: job.clientAddress },
+          job.request,
+          { keepOpen: false },
+          onSent,
+        );
+      } else {
+        const { packet } = job.request as DatagramRequest<unknown>;
+        child.send({ sockserve: 'datagram', id: job.id, packet, clientAddress: job.clientAddress }, onSent);
+      }
+    }
+
+    // ---- child internals -----------------------------------------------------------------------
+
+    #stopChild(): void {
+      void this.shutdown();
+      void this.serverClose();
+    }
+  }
+  return ForkingMixInServer;
+}
+
+const ForkingTCPBase: typeof TCPServer & ForkingClass = ForkingMixIn(TCPServer);
+const ForkingUDPBase: typeof UDPServer & ForkingClass = ForkingMixIn(UDPServer);
+const ForkingUnixStreamBase: typeof UnixStreamServer & ForkingClass = ForkingMixIn(UnixStreamServer);
+const ForkingUnixDatagramBase: typeof UnixDatagramServer & ForkingClass = ForkingMixIn(UnixDatagramServer);
+
+/** A TCP server whose connections are handled in child processes. */
+export class ForkingTCPServer extends ForkingTCPBase {
+  constructor(
+    serverAddress: InetBindAddress,
+    RequestHandlerClass: RequestHandlerClass<net.Socket, InetAddress>,
+    options: TCPServerOptions & ForkingOptions = {},
+  ) {
+    super(serverAddress, RequestHandlerClass, options);
+  }
+}
+
+/** A UDP server whose datagrams are handled in child processes (replies are relayed through the parent). */
+export class ForkingUDPServer extends ForkingUDPBase {
+  constructor(
+    serverAddress: InetBindAddress,
+    RequestHandlerClass: RequestHandlerClass<DatagramRequest<InetAddress>, InetAddress>,
+    options: UDPServerOptions & ForkingOptions = {},
+  ) {
+    super(serverAddress, RequestHandlerClass, options);
+  }
+}
+
+/** A Unix stream server whose connections are handled in child processes. */
+export class ForkingUnixStreamServer extends ForkingUnixStreamBase {
+  constructor(
+    path: string,
+    RequestHandlerClass: RequestHandlerClass<net.Socket, UnixAddress>,
+    options: UnixStreamServerOptions & ForkingOptions = {},
+  ) {
+    super(path, RequestHandlerClass, options);
+  }
+}
+
+/** A Unix datagram server whose datagrams are handled in child processes. */
+export class ForkingUnixDatagramServer extends ForkingUnixDatagramBase {
+  constructor(
+    path: string,
+    RequestHandlerClass: RequestHandlerClass<DatagramRequest<UnixAddress>, UnixAddress>,
+    options: UnixDatagramServerOptions & ForkingOptions = {},
+  ) {
+    super(path, RequestHandlerClass, options);
+  }
+}

@@ -1,0 +1,106 @@
+/**
+ * The child side of a forking server: receives requests from the parent over the IPC channel and
+ * reports back. The child exits when the parent goes away (no orphans), and reports an uncaught
+ * error before it dies.
+ */
+import type net from 'node:net';
+import { type ChildMessage, errorInfo, isProtocolMessage, type ParentMessage } from './protocol.js';
+
+export interface LinkHost {
+  connection(socket: net.Socket, id: number, clientAddress: unknown): void;
+  datagram(packet: Buffer, id: number, clientAddress: unknown): void;
+  stop(): void;
+}
+
+const ignoreError = (): void => {};
+
+export class ParentLink {
+  readonly #host: LinkHost;
+  #sending = 0;
+  readonly #flushed: Array<() => void> = [];
+  readonly #onMessage = (message: unknown, handle: unknown): void => {
+    if (!isProtocolMessage<ParentMessage>(message)) return;
+    switch (message.sockserve) {
+      case 'connection': {
+        const socket = handle as net.Socket | undefined;
+        if (socket === undefined) return;
+        socket.on('error', ignoreError);
+        this.#host.connection(socket, message.id, message.clientAddress);
+        break;
+      }
+      case 'datagram':
+        this.#host.datagram(Buffer.from(message.packet), message.id, message.clientAddress);
+        break;
+      case 'stop':
+        this.#host.stop();
+        break;
+    }
+  };
+  readonly #onDisconnect = (): void => {
+    // The parent is gone: nobody can be served any more, and an orphan must not linger.
+    process.exit(0);
+  };
+  readonly #onFatal = (error: unknown): void => {
+    const exit = (): never => process.exit(1);
+    if (process.connected) this.#post({ sockserve: 'fatal', error: errorInfo(error) }, exit);
+    else exit();
+  };
+
+  constructor(host: LinkHost) {
+    this.#host = host;
+  }
+
+  /** Starts listening to the parent and tells it this child is ready. */
+  attach(): void {
+    process.on('message', this.#onMessage);
+    process.once('disconnect', this.#onDisconnect);
+    process.on('uncaughtException', this.#onFatal);
+    // ^C in a terminal reaches the whole process group: the parent decides when children stop.
+    process.on('SIGINT', ignoreError);
+    this.#post({ sockserve: 'ready', pid: process.pid });
+  }
+
+  /** Takes no more requests from the parent. */
+  stopReceiving(): void {
+    process.off('message', this.#onMessage);
+  }
+
+  /** Once every report has been sent, disconnects from the parent (so the child can exit). */
+  async detach(): Promise<void> {
+    this.stopReceiving();
+    while (this.#sending > 0) await new Promise<void>((resolve) => this.#flushed.push(resolve));
+    process.off('disconnect', this.#onDisconnect);
+    process.off('SIGINT', ignoreError);
+    if (process.connected) process.disconnect();
+  }
+
+  failed(id: number, error: unknown): void {
+    this.#post({ sockserve: 'error', id, error: errorInfo(error) });
+  }
+
+  done(id: number): void {
+    this.#post({ sockserve: 'done', id });
+  }
+
+  /** Asks the parent to send a datagram from the server's socket. */
+  relay(data: Uint8Array, address: unknown): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.#post({ sockserve: 'send', data: Buffer.from(data), address }, (error) =>
+        error ? reject(error) : resolve(),
+      );
+    });
+  }
+
+  #post(message: ChildMessage, callback?: (error: Error | null) => void): void {
+    if (!process.connected) {
+      callback?.(new Error('the forking server parent is gone'));
+      return;
+    }
+    this.#sending += 1;
+    process.send!(message, undefined, {}, (error) => {
+      this.#sending -= 1;
+      if (this.#sending === 0) for (const resolve of this.#flushed.splice(0)) resolve();
+      callback?.(error);
+    });
+  }
+}

@@ -1,0 +1,80 @@
+/**
+ * What a forking server and its child processes say to each other over the IPC channel
+ * (`serialization: 'advanced'`, so Buffers pass as they are), and how a child learns its role.
+ */
+
+/** The environment variable that makes a process a forking server's child (its value is a ChildConfig). */
+export const CHILD_ENV = 'SOCKSERVE_FORK_CHILD';
+
+/** The kinds of server a handler module can run in (handlerModule mode builds one in the child). */
+export type ServerKind = 'tcp' | 'udp' | 'unix-stream' | 'unix-datagram';
+
+export interface ChildConfig {
+  /** Which forking server of the entry script this child serves: the order in which they were constructed. */
+  serverIndex: number;
+  /** The parent's bound address, so `serverAddress` reads the same in the child. */
+  serverAddress: unknown;
+  /** One request, then exit (perRequest mode). */
+  oneShot: boolean;
+  /** Set when the child imports a handler module instead of re-running the entry script. */
+  handlerModule?: { module: string; exportName: string; serverKind: ServerKind };
+}
+
+export interface ErrorInfo {
+  name: string;
+  message: string;
+  stack?: string;
+}
+
+/** Parent → child. A `connection` message carries the accepted socket as its handle. */
+export type ParentMessage =
+  | { sockserve: 'connection'; id: number; clientAddress: unknown }
+  | { sockserve: 'datagram'; id: number; packet: Buffer; clientAddress: unknown }
+  | { sockserve: 'stop' };
+
+/** Child → parent. */
+export type ChildMessage =
+  | { sockserve: 'ready'; pid: number }
+  | { sockserve: 'error'; id: number; error: ErrorInfo }
+  | { sockserve: 'done'; id: number }
+  | { sockserve: 'send'; data: Buffer; address: unknown }
+  | { sockserve: 'fatal'; error: ErrorInfo };
+
+export function isProtocolMessage<T extends { sockserve: string }>(value: unknown): value is T {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as { sockserve?: unknown }).sockserve === 'string'
+  );
+}
+
+export function errorInfo(error: unknown): ErrorInfo {
+  if (error instanceof Error) return { name: error.name, message: error.message, stack: error.stack };
+  return { name: 'Error', message: String(error) };
+}
+
+/** An Error rebuilt from what a child sent (message and stack as the child saw them). */
+export function errorFrom(info: ErrorInfo): Error {
+  const error = new Error(info.message);
+  error.name = info.name;
+  if (info.stack !== undefined) error.stack = info.stack;
+  return error;
+}
+
+const ROLE = Symbol.for('sockserve.forkChild');
+
+/**
+ * This process's role as a forking server's child, or undefined in a normal process. Read once and
+ * kept on a global symbol (so every copy of the package agrees); removed from the environment so
+ * processes the child starts begin clean.
+ */
+export function readChildConfig(): ChildConfig | undefined {
+  const store = globalThis as { [ROLE]?: ChildConfig | null };
+  if (store[ROLE] === undefined) {
+    const raw = process.env[CHILD_ENV];
+    delete process.env[CHILD_ENV];
+    store[ROLE] =
+      raw !== undefined && typeof process.send === 'function' ? (JSON.parse(raw) as ChildConfig) : null;
+  }
+  return store[ROLE] ?? undefined;
+}
