@@ -33,6 +33,8 @@ export interface ServerEvents<Address, ClientAddress> {
   timeout: [];
   /** A forking server started a child process. */
   'child-spawn': [pid: number];
+  /** A forking server's child sent an application message (`process.send()` in the child). */
+  'child-message': [pid: number, message: unknown];
   /** A forking server's child process exited. */
   'child-exit': [exit: ChildExit];
   /** `serverClose()` finished: the socket is closed and no request is running. */

@@ -221,6 +221,23 @@ describe('children', () => {
     expect(maxInTable).toBeLessThanOrEqual(4);
   }, 120_000);
 
+  it('carries application messages between parent and children (child-message, sendToChild)', async () => {
+    await using server = await serving(
+      new ForkingTCPServer(LOOPBACK, UnusedHandler, { workers: 2, handlerModule: streamModule }),
+    );
+    server.on('child-message', (pid, message) => {
+      server.sendToChild(pid, {
+        answer: `parent saw ${(message as { question: number }).question} from ${pid}`,
+      });
+    });
+    const reply = String(await streamRoundTrip(server.serverAddress, Buffer.from('ipc\n')));
+    const [, asked, from] = /^parent saw (\d+) from (\d+)\n$/.exec(reply) ?? [];
+    expect(asked).toBeDefined();
+    expect(asked).toBe(from);
+    expect(server.childPids).toContain(Number(from));
+    expect(server.sendToChild(-1, {})).toBe(false);
+  });
+
   it('maxRequestsPerChild recycles a child gracefully', async () => {
     const server = new ForkingTCPServer(LOOPBACK, UnusedHandler, {
       workers: 1,

@@ -41,6 +41,8 @@ export interface PoolHost {
   /** A child asks the parent to send a datagram from the server's socket. */
   relay(data: Buffer, address: unknown): void;
   childSpawned(pid: number): void;
+  /** A message a child sent that is not the pool's own (e.g. a chat hub's). */
+  childMessage(pid: number, message: unknown): void;
   childExited(exit: ChildExit): void;
   /** Names a client in messages. */
   describeClient(clientAddress: unknown): string;
@@ -90,6 +92,16 @@ export class ChildPool {
   /** PIDs of the children alive now. */
   get pids(): number[] {
     return [...this.#children].map((child) => child.pid);
+  }
+
+  /** Sends an application message to one child; false when it is gone or its channel is closed. */
+  send(pid: number, message: unknown): boolean {
+    for (const child of this.#children) {
+      if (child.pid !== pid || !child.process.connected) continue;
+      child.process.send(message as object);
+      return true;
+    }
+    return false;
   }
 
   /** Starts the pool's children (or the spares) ahead of the first request. */
@@ -194,7 +206,10 @@ export class ChildPool {
     const readyTimer = setTimeout(() => this.#kill(child, false), READY_TIMEOUT_MS);
     readyTimer.unref();
     process.on('message', (message: unknown) => {
-      if (!isProtocolMessage<ChildMessage>(message)) return;
+      if (!isProtocolMessage<ChildMessage>(message)) {
+        this.#host.childMessage(pid, message);
+        return;
+      }
       if (message.sockserve === 'ready') clearTimeout(readyTimer);
       this.#onMessage(child, message);
     });

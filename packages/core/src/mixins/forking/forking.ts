@@ -55,6 +55,12 @@ export interface ForkingServer {
   readonly childPids: number[];
   /** True in a child process, where this server runs the requests its parent hands it. */
   readonly isChild: boolean;
+  /**
+   * Sends an application message to a child over the server's IPC channel (the child reads it with
+   * `process.on('message')`; children send with `process.send()`, which arrives as `child-message`).
+   * False when that child is gone.
+   */
+  sendToChild(pid: number, message: unknown): boolean;
 }
 
 type ServerClass = abstract new (...args: any[]) => BaseServer<any, any, any>;
@@ -162,6 +168,10 @@ export function ForkingMixIn<TBase extends ServerClass>(Base: TBase): TBase & Fo
       return this.#role === 'child';
     }
 
+    sendToChild(pid: number, message: unknown): boolean {
+      return this.#pool?.send(pid, message) ?? false;
+    }
+
     // ---- binding: the parent binds, a child links to its parent ------------------------------
 
     protected override async serverBind(): Promise<void> {
@@ -211,6 +221,7 @@ export function ForkingMixIn<TBase extends ServerClass>(Base: TBase): TBase & Fo
             server.sendTo(data, address).catch(() => {});
           },
           childSpawned: (pid) => this.emit('child-spawn', pid),
+          childMessage: (pid, message) => this.emit('child-message', pid, message),
           childExited: (exit) => this.emit('child-exit', exit),
           describeClient: (clientAddress) => this.describeClient(clientAddress),
         },
