@@ -29,6 +29,8 @@ export interface ServerEvents<Address, ClientAddress> {
   'request-error': [error: unknown, clientAddress: ClientAddress];
   /** A request was closed without reaching a handler. */
   'request-refused': [reason: RefusedReason, clientAddress: ClientAddress | undefined];
+  /** The listening socket reported an error after binding (e.g. EMFILE on accept); the server keeps running. */
+  'socket-error': [error: Error];
   /** `handleRequest()` waited `timeout` seconds without a request. */
   timeout: [];
   /** A forking server started a child process. */

@@ -67,6 +67,8 @@ export abstract class StreamServer<Address, ClientAddress> extends BaseServer<
     });
     server.on('drop', (data) => this.emit('request-refused', 'max-connections', this.clientAddressOf(data)));
     await listenOn(server, this.listenOptions(), this.describeAddress());
+    // From now on an error (EMFILE on accept, say) is reported, never thrown at the process.
+    server.on('error', (error) => this.emit('socket-error', error));
     this.socket = server;
   }
 

@@ -20,8 +20,6 @@ export interface UDPServerOptions extends DatagramServerOptions {
   sendBufferSize?: number;
 }
 
-const ignoreError = (): void => {};
-
 /**
  * A UDP server: each datagram is one request, handled one at a time (ThreadingUDPServer runs them
  * concurrently). Reply with a DatagramRequestHandler's `wfile`, or `this.socket.sendTo(data, address)`.
@@ -84,8 +82,8 @@ export class UDPServer extends DatagramServer<InetAddress> {
         resolve();
       });
     });
-    // After binding, errors belong to single sends (reported through their callbacks).
-    socket.on('error', ignoreError);
+    // After binding, errors of single sends come through their callbacks; others are reported.
+    socket.on('error', (error) => this.emit('socket-error', error));
     socket.on('message', (packet, remote) => {
       this.receive(packet, {
         host: remote.address,

@@ -140,6 +140,18 @@ describe('lifecycle', () => {
     expect(fds()).toBeLessThanOrEqual(before);
   });
 
+  it('reports errors of the listening socket as socket-error and keeps serving', async () => {
+    await using tcp = await serving(new ThreadingTCPServer(LOOPBACK, LineEchoHandler));
+    const reported = once<Error>(tcp, 'socket-error');
+    tcp.socket!.emit('error', Object.assign(new Error('accept EMFILE'), { code: 'EMFILE' }));
+    expect((await reported).message).toBe('accept EMFILE');
+    expect(String(await streamRoundTrip(tcp.serverAddress, Buffer.from('on\n')))).toBe('on\n');
+    await using udp = await serving(new UDPServer(LOOPBACK, BaseRequestHandler));
+    const udpReported = once<Error>(udp, 'socket-error');
+    udp.socket!.emit('error', new Error('recvmsg failed'));
+    expect((await udpReported).message).toBe('recvmsg failed');
+  });
+
   it('names the address when it is in use', async () => {
     await using holder = await new TCPServer(LOOPBACK, LineEchoHandler).listen();
     const second = new TCPServer({ host: '127.0.0.1', port: holder.serverAddress.port }, LineEchoHandler);
