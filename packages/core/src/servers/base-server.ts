@@ -121,6 +121,7 @@ export abstract class BaseServer<Request, Address, ClientAddress = Address> exte
   /**
    * Handles requests until `shutdown()` (or the signal) stops it, listening first if needed.
    * Resolves once the loop has stopped; a request the loop itself was running is finished first.
+   * As in socketserver, a `shutdown()` called while no loop runs makes the next one return at once.
    */
   async serveForever(options: ServeOptions = {}): Promise<void> {
     this.#assertOpen('serveForever');
@@ -131,7 +132,6 @@ export abstract class BaseServer<Request, Address, ClientAddress = Address> exte
     const onAbort = (): void => void this.shutdown();
     let loopDone!: () => void;
     this.#loop = new Promise((resolve) => (loopDone = resolve));
-    this.#stopRequested = false;
     this.#taking = true;
     try {
       await this.listen();
@@ -148,6 +148,8 @@ export abstract class BaseServer<Request, Address, ClientAddress = Address> exte
     } finally {
       signal?.removeEventListener('abort', onAbort);
       if (this.#state === 'serving') this.#state = 'listening';
+      // As in socketserver: a shutdown() that came before serveForever() ends it at once, then is spent.
+      if (this.#closing === undefined) this.#stopRequested = false;
       this.#taking = false;
       this.#loop = undefined;
       loopDone();
@@ -352,13 +354,19 @@ export abstract class BaseServer<Request, Address, ClientAddress = Address> exte
   /**
    * Runs one request through the pipeline (`verifyRequest`, then `processRequest`, errors to
    * `handleError`). The serve loop calls it for each queued request; a subclass whose requests need
-   * no queue (a forking server's child) calls it directly.
+   * no queue (a forking server's child) calls it directly, with `verified` when that already happened.
    */
-  protected async dispatchRequest(request: Request, clientAddress: ClientAddress): Promise<void> {
+  protected async dispatchRequest(
+    request: Request,
+    clientAddress: ClientAddress,
+    verified = false,
+  ): Promise<void> {
     this.#active.add(request);
     try {
-      let verified = this.verifyRequest(request, clientAddress);
-      if (verified !== true && verified !== false) verified = await verified;
+      if (!verified) {
+        const answer = this.verifyRequest(request, clientAddress);
+        verified = answer === true || answer === false ? answer : await answer;
+      }
       if (!verified) {
         this.emit('request-refused', 'not-verified', clientAddress);
         this.endRequest(request, clientAddress);

@@ -74,6 +74,50 @@ describe.each([
   });
 });
 
+describe('forking parent behaviour', () => {
+  it('keeps a half-closed connection writable: every reply arrives after the client ends', async () => {
+    await using server = await serving(
+      new ForkingTCPServer(LOOPBACK, UnusedHandler, { workers: 1, handlerModule: streamModule }),
+    );
+    const socket = await connect(server.serverAddress);
+    const reply = readAll(socket);
+    socket.end('one\ntwo\nthree\n');
+    expect(String(await reply)).toBe('one\ntwo\nthree\n');
+  });
+
+  it('emits request-start and request-end for every request', async () => {
+    await using server = await serving(
+      new ForkingTCPServer(LOOPBACK, UnusedHandler, { workers: 1, handlerModule: streamModule }),
+    );
+    let started = 0;
+    let ended = 0;
+    server.on('request-start', () => (started += 1));
+    server.on('request-end', () => (ended += 1));
+    for (let i = 0; i < 3; i++) await streamRoundTrip(server.serverAddress, TEST_STR);
+    await until(() => ended === 3);
+    expect(started).toBe(3);
+  });
+
+  it('maxConnections counts the requests its children hold', async () => {
+    await using server = await serving(
+      new ForkingTCPServer(LOOPBACK, UnusedHandler, {
+        workers: 2,
+        maxConnections: 2,
+        handlerModule: streamModule,
+      }),
+    );
+    const refused: string[] = [];
+    server.on('request-refused', (reason) => refused.push(reason));
+    const held = [await lineClient(server.serverAddress), await lineClient(server.serverAddress)];
+    for (const client of held) expect(await client.ask('held')).toBe('held');
+    const extra = await connect(server.serverAddress);
+    extra.on('error', () => {});
+    expect(String(await readAll(extra))).toBe('');
+    expect(refused).toEqual(['max-connections']);
+    for (const client of held) client.socket.destroy();
+  });
+});
+
 describe('other forking server classes', () => {
   it('ForkingUnixStreamServer echoes three times', async () => {
     using dir = tempDir();

@@ -82,6 +82,18 @@ describe('lifecycle', () => {
     await server.serverClose();
   });
 
+  it('a shutdown() before serveForever() makes it return at once, once (as in socketserver)', async () => {
+    await using server = await new ThreadingTCPServer(LOOPBACK, LineEchoHandler).listen();
+    await server.shutdown();
+    await server.serveForever();
+    const loop = server.serveForever();
+    expect(await streamRoundTrip(server.serverAddress, Buffer.from('served\n'))).toEqual(
+      Buffer.from('served\n'),
+    );
+    await server.shutdown();
+    await loop;
+  });
+
   it('rejects misuse with clear errors', async () => {
     await using server = await serving(new ThreadingTCPServer(LOOPBACK, LineEchoHandler));
     await expect(server.serveForever()).rejects.toMatchObject({ code: ErrorCodes.INVALID_STATE });

@@ -183,12 +183,12 @@ export function ForkingMixIn<TBase extends ServerClass>(Base: TBase): TBase & Fo
       this.#link = new ParentLink({
         connection: (socket, id, clientAddress) => {
           this.#ids.set(socket, id);
-          void this.dispatchRequest(socket, clientAddress);
+          void this.dispatchRequest(socket, clientAddress, true);
         },
         datagram: (packet, id, clientAddress) => {
           const request: DatagramRequest<unknown> = { packet, socket: relay };
           this.#ids.set(request, id);
-          void this.dispatchRequest(request, clientAddress);
+          void this.dispatchRequest(request, clientAddress, true);
         },
         stop: () => this.#stopChild(),
       });
@@ -229,6 +229,20 @@ export function ForkingMixIn<TBase extends ServerClass>(Base: TBase): TBase & Fo
       this.#pool.start();
     }
 
+    /**
+     * Handed-off sockets leave the parent at once, so Node's own connection count cannot enforce
+     * `maxConnections` here: the parent counts the requests its children hold instead.
+     */
+    protected override enqueueRequest(request: unknown, clientAddress: unknown): void {
+      const limit = (this as { maxConnections?: number }).maxConnections ?? Number.POSITIVE_INFINITY;
+      if (this.#role === 'parent' && this.activeRequestCount >= limit) {
+        this.emit('request-refused', 'max-connections', clientAddress);
+        this.closeRequest(request);
+        return;
+      }
+      super.enqueueRequest(request, clientAddress);
+    }
+
     protected override closeSocket(): Promise<void> {
       if (this.#role === 'parent') return super.closeSocket();
       this.#link?.stopReceiving();
@@ -239,6 +253,7 @@ export function ForkingMixIn<TBase extends ServerClass>(Base: TBase): TBase & Fo
 
     protected override processRequest(request: unknown, clientAddress: unknown): void {
       if (this.#role === 'parent') {
+        this.emit('request-start', clientAddress);
         this.#pool!.submit({ id: this.#nextId++, request, clientAddress });
         return;
       }

@@ -24,6 +24,8 @@ export class ParentLink {
       case 'connection': {
         const socket = handle as net.Socket | undefined;
         if (socket === undefined) return;
+        // As on the parent's server: the peer may half-close and still receive every reply.
+        socket.allowHalfOpen = true;
         socket.on('error', ignoreError);
         this.#host.connection(socket, message.id, message.clientAddress);
         break;
