@@ -1,0 +1,217 @@
+// What is measured: the servers under test and the scenarios that drive them.
+import path from 'node:path';
+import { SERVERS_DIR } from './paths.js';
+
+/**
+ * @typedef {object} Tools
+ * @property {string} loadgen
+ * @property {string} echod
+ * @property {string | undefined} python  the real python3 executable, if there is one
+ * @property {string | undefined} profileDir  set: Node servers run under `node --cpu-prof` into it
+ */
+
+/**
+ * @typedef {object} ServerSpec
+ * @property {string} label          `{handler}` is replaced by the handler the server announced
+ * @property {string} short          the name in ratios
+ * @property {(tools: Tools) => string[] | string} command  argv, or a reason it cannot run here
+ * @property {boolean} [multiProcess] not pinned to the server CPU (it uses both)
+ * @property {boolean} [calibration]  the C echo server: shows what the load generator can do
+ */
+
+/** A Node server script (under `node --cpu-prof` when profiling). @param {string} file @returns {(tools: Tools) => string[]} */
+const node = (file) => (tools) => {
+  const profile =
+    tools.profileDir === undefined
+      ? []
+      : ['--cpu-prof', `--cpu-prof-dir=${path.join(tools.profileDir, path.basename(file, '.js'))}`];
+  return [process.execPath, ...profile, path.join(SERVERS_DIR, file)];
+};
+/** @param {string} file @returns {(tools: Tools) => string[] | string} */
+const python = (file) => (tools) =>
+  tools.python === undefined ? 'python3 not found' : [tools.python, path.join(SERVERS_DIR, file)];
+
+/** @type {Record<string, ServerSpec>} */
+export const SERVERS = {
+  sockserve: {
+    label: 'sockserve ThreadingTCPServer + {handler}',
+    short: 'sockserve echo',
+    command: node('sockserve-echo.js'),
+  },
+  'sockserve-rwfile': {
+    label: 'sockserve ThreadingTCPServer + user rfile/wfile echo',
+    short: 'sockserve rfile/wfile echo',
+    command: node('sockserve-rwfile.js'),
+  },
+  'sockserve-forking': {
+    label: 'sockserve ForkingTCPServer (pool of 2) + {handler}',
+    short: 'sockserve ForkingTCPServer x2',
+    command: node('sockserve-forking.js'),
+    multiProcess: true,
+  },
+  net: { label: 'raw node:net echo', short: 'node:net', command: node('raw-net.js') },
+  cluster: {
+    label: 'node:cluster, 2 workers (raw echo)',
+    short: 'node:cluster x2',
+    command: node('cluster-net.js'),
+    multiProcess: true,
+  },
+  python: { label: 'Python socketserver.ThreadingTCPServer', short: 'Python', command: python('py-echo.py') },
+  'c-echo': {
+    label: 'C epoll echo (load generator check)',
+    short: 'C echo',
+    command: (t) => [t.echod, 'tcp'],
+    calibration: true,
+  },
+  'sockserve-udp': {
+    label: 'sockserve ThreadingUDPServer + {handler}',
+    short: 'sockserve echo',
+    command: node('sockserve-udp.js'),
+  },
+  'sockserve-udp-rwfile': {
+    label: 'sockserve ThreadingUDPServer + user rfile/wfile echo',
+    short: 'sockserve rfile/wfile echo',
+    command: node('sockserve-udp-rwfile.js'),
+  },
+  dgram: { label: 'raw node:dgram echo', short: 'node:dgram', command: node('raw-dgram.js') },
+  'python-udp': { label: 'Python socketserver.UDPServer', short: 'Python', command: python('py-udp.py') },
+  'c-echo-udp': {
+    label: 'C epoll echo (load generator check)',
+    short: 'C echo',
+    command: (t) => [t.echod, 'udp'],
+    calibration: true,
+  },
+  'sockserve-chat': {
+    label: 'sockserve ThreadingTCPServer + ChatHandler',
+    short: 'sockserve ChatHandler',
+    command: node('sockserve-chat.js'),
+  },
+  'net-chat': {
+    label: 'raw node:net broadcaster (coalescing)',
+    short: 'node:net broadcaster',
+    command: node('raw-chat.js'),
+  },
+};
+
+/** Names the handlers announce, as shown in labels. */
+export const HANDLER_LABELS = {
+  'stand-in': 'stand-in echo (core only; TODO: shipped handler)',
+};
+
+/**
+ * @typedef {object} Target
+ * @property {string} server      the sockserve server
+ * @property {string} baseline
+ * @property {number} [min]       ratio of medians must be at least this
+ * @property {number} [max]       ratio of medians must be at most this (lower is better)
+ */
+
+/**
+ * @typedef {object} Scenario
+ * @property {string} id
+ * @property {string} title
+ * @property {string} unit
+ * @property {boolean} higherIsBetter
+ * @property {'load' | 'idle'} kind
+ * @property {(options: { duration: number, warmup: number }) => string[]} loadgen  load generator argv (no port)
+ * @property {string[]} servers
+ * @property {Target[]} targets
+ */
+
+/** @param {{ duration: number, warmup: number }} o */
+const timed = (o) => ['--duration', String(o.duration), '--warmup', String(o.warmup)];
+
+/** @type {Scenario[]} */
+export const SCENARIOS = [
+  {
+    id: 'pingpong',
+    title: 'Ping-pong: 64 connections, 64-byte messages, each waits for its echo',
+    unit: 'msg/s',
+    higherIsBetter: true,
+    kind: 'load',
+    loadgen: (o) => ['pingpong', '--conns', '64', '--size', '64', ...timed(o)],
+    servers: ['net', 'sockserve', 'sockserve-rwfile', 'python', 'cluster', 'sockserve-forking', 'c-echo'],
+    targets: [
+      { server: 'sockserve', baseline: 'net', min: 0.95 },
+      { server: 'sockserve', baseline: 'python', min: 1.0 },
+      { server: 'sockserve-rwfile', baseline: 'net', min: 0.85 },
+      { server: 'sockserve-forking', baseline: 'cluster', min: 0.9 },
+    ],
+  },
+  {
+    id: 'stream',
+    title: 'Stream: 4 connections x 256 MiB, echoed while sending',
+    unit: 'MiB/s',
+    higherIsBetter: true,
+    kind: 'load',
+    loadgen: () => ['stream', '--conns', '4', '--bytes', String(256 * 1024 * 1024), '--timeout', '60'],
+    servers: ['net', 'sockserve', 'sockserve-rwfile', 'python', 'c-echo'],
+    targets: [
+      { server: 'sockserve', baseline: 'net', min: 0.95 },
+      { server: 'sockserve', baseline: 'python', min: 1.0 },
+      { server: 'sockserve-rwfile', baseline: 'net' },
+    ],
+  },
+  {
+    id: 'connrate',
+    title: 'Connection rate: connect, 16-byte echo, close; 32 at a time',
+    unit: 'conn/s',
+    higherIsBetter: true,
+    kind: 'load',
+    loadgen: (o) => ['connrate', '--conns', '32', '--size', '16', ...timed(o)],
+    servers: ['net', 'sockserve', 'sockserve-rwfile', 'python', 'c-echo'],
+    targets: [
+      { server: 'sockserve', baseline: 'net', min: 0.9 },
+      { server: 'sockserve-rwfile', baseline: 'net' },
+    ],
+  },
+  {
+    id: 'udp',
+    title: 'UDP: 32 datagrams in flight, 64 bytes',
+    unit: 'dgram/s',
+    higherIsBetter: true,
+    kind: 'load',
+    loadgen: (o) => ['udp', '--conns', '32', '--size', '64', ...timed(o)],
+    servers: ['dgram', 'sockserve-udp', 'sockserve-udp-rwfile', 'python-udp', 'c-echo-udp'],
+    targets: [
+      { server: 'sockserve-udp', baseline: 'dgram', min: 0.95 },
+      { server: 'sockserve-udp', baseline: 'python-udp', min: 1.0 },
+      { server: 'sockserve-udp-rwfile', baseline: 'dgram' },
+    ],
+  },
+  {
+    id: 'chat',
+    title:
+      'Chat fan-out: 200 clients, 4 senders (64 lines in flight each, sent 32 at a time), lines delivered per second',
+    unit: 'lines/s',
+    higherIsBetter: true,
+    kind: 'load',
+    loadgen: (o) => [
+      'chat',
+      '--conns',
+      '200',
+      '--senders',
+      '4',
+      '--window',
+      '64',
+      '--timeout',
+      '30',
+      ...timed(o),
+    ],
+    servers: ['net-chat', 'sockserve-chat'],
+    targets: [{ server: 'sockserve-chat', baseline: 'net-chat', min: 0.8 }],
+  },
+  {
+    id: 'idle',
+    title: 'Idle memory: 10 000 idle connections, server RSS per connection',
+    unit: 'KiB/conn',
+    higherIsBetter: false,
+    kind: 'idle',
+    loadgen: () => ['idle', '--conns', '10000', '--size', '16', '--hold', '30', '--timeout', '60'],
+    servers: ['net', 'sockserve', 'sockserve-rwfile'],
+    targets: [
+      { server: 'sockserve', baseline: 'net', max: 1.5 },
+      { server: 'sockserve-rwfile', baseline: 'net' },
+    ],
+  },
+];
