@@ -52,19 +52,28 @@ export class DatagramRequestHandler<
   packet!: Buffer;
   /** The server's socket: `await this.socket.sendTo(data, address)` sends more datagrams. */
   socket!: DatagramSocket<ClientAddress>;
-  /** Reads the datagram (EOF at its end). */
-  rfile!: StreamReader;
-  /** The reply, sent as one datagram after `handle()`. */
-  wfile!: DatagramWriter;
+  #rfile: StreamReader | undefined;
+  #wfile: DatagramWriter | undefined;
+
+  /** Reads the datagram (EOF at its end). Made on first use. */
+  get rfile(): StreamReader {
+    this.#rfile ??= StreamReader.fromBuffer(this.packet);
+    return this.#rfile;
+  }
+
+  /** The reply, sent as one datagram after `handle()`. Made on first use. */
+  get wfile(): DatagramWriter {
+    this.#wfile ??= new DatagramWriter();
+    return this.#wfile;
+  }
 
   override setup(): void {
     this.packet = this.request.packet;
     this.socket = this.request.socket;
-    this.rfile = StreamReader.fromBuffer(this.packet);
-    this.wfile = new DatagramWriter();
   }
 
   override async finish(): Promise<void> {
-    if (this.wfile.written) await this.socket.sendTo(this.wfile.getValue(), this.clientAddress);
+    const reply = this.#wfile;
+    if (reply?.written) await this.socket.sendTo(reply.getValue(), this.clientAddress);
   }
 }

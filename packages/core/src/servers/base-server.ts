@@ -140,9 +140,10 @@ export abstract class BaseServer<Request, Address, ClientAddress = Address> exte
       if (this.#state === 'listening') this.#state = 'serving';
       const queue = this.#queue!;
       while (!this.#stopRequested) {
-        const next = await queue.take();
+        const next = queue.shift() ?? (await queue.take());
         if (next === undefined) continue;
-        await this.dispatchRequest(next.request, next.clientAddress);
+        const processing = this.dispatchRequest(next.request, next.clientAddress);
+        if (processing !== undefined) await processing;
         this.serviceActions();
       }
     } finally {
@@ -356,27 +357,43 @@ export abstract class BaseServer<Request, Address, ClientAddress = Address> exte
    * `handleError`). The serve loop calls it for each queued request; a subclass whose requests need
    * no queue (a forking server's child) calls it directly, with `verified` when that already happened.
    */
-  protected async dispatchRequest(
+  protected dispatchRequest(
     request: Request,
     clientAddress: ClientAddress,
     verified = false,
-  ): Promise<void> {
+  ): void | Promise<void> {
     this.#active.add(request);
     try {
       if (!verified) {
         const answer = this.verifyRequest(request, clientAddress);
-        verified = answer === true || answer === false ? answer : await answer;
+        if (answer !== true && answer !== false) {
+          return answer.then(
+            (ok) =>
+              ok ? this.dispatchRequest(request, clientAddress, true) : this.#refuse(request, clientAddress),
+            (error: unknown) => this.#failed(request, clientAddress, error),
+          );
+        }
+        if (!answer) return this.#refuse(request, clientAddress);
       }
-      if (!verified) {
-        this.emit('request-refused', 'not-verified', clientAddress);
-        this.endRequest(request, clientAddress);
-        return;
+      // Threading and forking servers return at once; only a sync server's request is awaited.
+      const processing = this.processRequest(request, clientAddress);
+      if (processing !== undefined) {
+        return processing.catch((error: unknown) => this.#failed(request, clientAddress, error));
       }
-      await this.processRequest(request, clientAddress);
     } catch (error) {
-      this.#reportError(request, clientAddress, error);
-      this.endRequest(request, clientAddress);
+      this.#failed(request, clientAddress, error);
     }
+  }
+
+  #refuse(request: Request, clientAddress: ClientAddress): void {
+    this.emit('request-refused', 'not-verified', clientAddress);
+    this.endRequest(request, clientAddress);
+  }
+
+  /** processRequest itself threw (socketserver: handle_error, then shutdown_request). */
+  #failed(request: Request, clientAddress: ClientAddress, error: unknown): void {
+    this.#reportError(request, clientAddress, error);
+    this.endRequest(request, clientAddress);
   }
 
   #reportError(request: Request, clientAddress: ClientAddress, error: unknown): void {

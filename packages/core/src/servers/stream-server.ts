@@ -86,8 +86,8 @@ export abstract class StreamServer<Address, ClientAddress> extends BaseServer<
       return;
     }
     socket.once('finish', () => this.closeRequest(socket));
-    // A peer that never reads would otherwise hold the connection forever.
-    socket.setTimeout(LINGER_MS, () => this.closeRequest(socket));
+    // A peer that does not take our last bytes would otherwise hold the connection forever.
+    if (socket.writableLength > 0) socket.setTimeout(LINGER_MS, () => this.closeRequest(socket));
   }
 
   protected override closeRequest(socket: net.Socket): void {
