@@ -21,7 +21,9 @@ export class DatagramWriter {
     this.#chunks.push(
       typeof data === 'string'
         ? Buffer.from(data)
-        : Buffer.from(data.buffer, data.byteOffset, data.byteLength),
+        : Buffer.isBuffer(data)
+          ? data
+          : Buffer.from(data.buffer, data.byteOffset, data.byteLength),
     );
     return done;
   }
