@@ -10,6 +10,8 @@ export {
   type ErrorCode,
   ErrorCodes,
   IncompleteReadError,
+  invalidType,
+  invalidValue,
   LineTooLongError,
   SockserveError,
   TimeoutError,
@@ -61,3 +63,11 @@ export { UDPServer, type UDPServerOptions } from './servers/udp-server.js';
 export { UnixDatagramServer, type UnixDatagramServerOptions } from './servers/unix-datagram-server.js';
 export { UnixDatagramSocket } from './servers/unix-datagram-socket.js';
 export { UnixStreamServer, type UnixStreamServerOptions } from './servers/unix-stream-server.js';
+export {
+  optional,
+  validateBoolean,
+  validateInteger,
+  validatePort,
+  validateSeconds,
+  validateString,
+} from './validators.js';

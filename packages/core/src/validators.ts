@@ -1,4 +1,7 @@
-/** Small shared option validators, used once per option in constructors (as Node's lib/internal/validators). */
+/**
+ * Small shared option validators, used once per option in constructors (as Node's
+ * lib/internal/validators). Exported for handler authors, so their options fail the same way.
+ */
 import { invalidType, invalidValue } from './errors.js';
 
 export function validateBoolean(value: unknown, name: string): boolean {

@@ -1,0 +1,155 @@
+/**
+ * Runs demo servers until SIGINT/SIGTERM: binds them all, prints one `listening on …` line per
+ * server, logs what happens, and shuts down gracefully.
+ *
+ * In a forking server's child (the CLI runs again there with the same arguments) the same servers
+ * are built and linked to the parent, silently: no listening line, no banner, no signal handlers
+ * (the parent decides when its children stop).
+ */
+import { formatAddress, isForkChild, type SocketAddress } from '@sockserve/core';
+import type { Logger } from './logger.js';
+import type { Output } from './output.js';
+import { type DemoServer, isForkingParent, serverUrl } from './servers.js';
+
+/** Seconds running requests get to finish after SIGINT/SIGTERM; then their connections are closed. */
+export const GRACE_SECONDS = 5;
+/** Seconds after the first signal when the process gives up waiting and exits (1). */
+const GIVE_UP_SECONDS = 9.5;
+const SHUTDOWN_NOTICE = 'server shutting down';
+
+/** Builds one server; it sees the servers bound before it (the UDP echo of `start` takes the TCP echo's port). */
+export type DemoServerFactory = (bound: readonly DemoServer[]) => DemoServer;
+
+export interface ServeOptions {
+  /** Called once every server listens (not in a forked child): print hints or a banner. */
+  announce(servers: readonly DemoServer[]): void;
+}
+
+/** Serves until stopped; resolves with the exit status. Binding failures reject (servers bound so far are closed). */
+export async function serve(
+  factories: readonly DemoServerFactory[],
+  output: Output,
+  options: ServeOptions,
+): Promise<number> {
+  const child = isForkChild();
+  const log = child ? output.log.child({ child: process.pid }) : output.log;
+  // Observed before they listen: a forking server starts its children while it binds.
+  const servers = await listenAll(factories, (demo) => observe(demo, log.child({ server: demo.label })));
+  if (child) {
+    await Promise.all(servers.map((demo) => demo.server.serveForever()));
+    await Promise.all(servers.map((demo) => demo.server.serverClose()));
+    return 0;
+  }
+
+  // Handlers first: a script may send SIGTERM as soon as it reads the listening line.
+  let stopping: Promise<void> | undefined;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    output.interrupted(signal);
+    if (stopping === undefined) {
+      stopping = stop(servers, log, signal);
+      return;
+    }
+    log.warn({ signal }, 'stopping now');
+    process.exit(signal === 'SIGINT' ? 130 : 143);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const loops = servers.map((demo) => demo.server.serveForever());
+  for (const demo of servers) output.listening(serverUrl(demo));
+  options.announce(servers);
+  await Promise.all(loops);
+  await stopping;
+  log.info('stopped');
+  return 0;
+}
+
+/** Builds and binds every server in order; on a failure closes those already bound and rethrows. */
+async function listenAll(
+  factories: readonly DemoServerFactory[],
+  created: (demo: DemoServer) => void,
+): Promise<DemoServer[]> {
+  const bound: DemoServer[] = [];
+  try {
+    for (const factory of factories) {
+      const demo = factory(bound);
+      created(demo);
+      await demo.server.listen();
+      bound.push(demo);
+    }
+  } catch (error) {
+    await Promise.all(bound.map((demo) => demo.server.serverClose().catch(() => {})));
+    throw error;
+  }
+  return bound;
+}
+
+/**
+ * Graceful shutdown: stop accepting, tell chat users, give running requests `GRACE_SECONDS`, then
+ * close what is left; exit anyway (1) if that has not worked after `GIVE_UP_SECONDS`.
+ */
+async function stop(servers: readonly DemoServer[], log: Logger, signal: NodeJS.Signals): Promise<void> {
+  log.info({ signal }, 'shutting down (Ctrl-C again to stop now)');
+  setTimeout(() => {
+    log.error(`not stopped after ${GIVE_UP_SECONDS} s; exiting`);
+    process.exit(1);
+  }, GIVE_UP_SECONDS * 1000).unref();
+  for (const demo of servers) {
+    const told = demo.hub?.closeAll(SHUTDOWN_NOTICE) ?? 0;
+    if (told > 0) log.debug({ server: demo.label, users: told }, 'told chat users');
+  }
+  const closed = servers.map((demo) => demo.server.serverClose());
+  for (const demo of servers) void demo.server.shutdown({ deadline: GRACE_SECONDS });
+  // Chat sessions end at once; what is still open a moment later is waited for, and said so.
+  const waiting = setTimeout(() => {
+    const open = servers.reduce((sum, demo) => sum + demo.server.activeRequestCount, 0);
+    if (open > 0) {
+      log.info(
+        `waiting up to ${GRACE_SECONDS} s for ${open} open connection${open === 1 ? '' : 's'} to finish`,
+      );
+    }
+  }, 200);
+  waiting.unref();
+  await Promise.all(closed);
+  clearTimeout(waiting);
+}
+
+/** Logs the server's life: connections at debug level, refusals at warn, errors always. */
+function observe(demo: DemoServer, log: Logger): void {
+  const server = demo.server;
+  const scheme = demo.transport;
+  const describe = (client: unknown): string | undefined =>
+    typeof client === 'object' && client !== null
+      ? formatAddress(client as SocketAddress, scheme)
+      : undefined;
+  const started = new WeakMap<object, number>();
+
+  if (isForkingParent(demo)) {
+    // Requests run (and are logged) in the children; the parent reports on the children.
+    server.on('child-spawn', (pid) => log.debug({ child: pid }, 'child process started'));
+    server.on('child-exit', (exit) => {
+      const { pid, code, signal, lostRequests } = exit;
+      if (exit.expected) log.debug({ child: pid, code, signal }, 'child process exited');
+      else log.error({ child: pid, code, signal, lostRequests, err: exit.error }, 'child process died');
+    });
+  } else if (demo.transport === 'udp') {
+    server.on('request-start', (client) => log.debug({ client: describe(client) }, 'datagram received'));
+  } else {
+    server.on('request-start', (client) => {
+      if (typeof client === 'object' && client !== null) started.set(client, performance.now());
+      log.debug({ client: describe(client) }, 'connection opened');
+    });
+    server.on('request-end', (client) => {
+      const since = typeof client === 'object' && client !== null ? started.get(client) : undefined;
+      const ms = since === undefined ? undefined : Math.round(performance.now() - since);
+      log.debug({ client: describe(client), ms }, 'connection closed');
+    });
+  }
+  server.on('request-error', (error, client) =>
+    log.error({ client: describe(client), err: error }, 'request failed'),
+  );
+  server.on('request-refused', (reason, client) => {
+    const level = reason === 'server-closing' ? 'debug' : 'warn';
+    log[level]({ client: describe(client), reason }, 'connection refused');
+  });
+  server.on('socket-error', (error) => log.error({ err: error }, 'listening socket error'));
+}

@@ -1,0 +1,19 @@
+/**
+ * The hub a `ChatHandler` uses when none was given: one `MemoryHub` per server instance, so that two
+ * servers in one process never share nicknames or rooms by accident.
+ */
+import type { ChatHub } from './chat-hub.js';
+import { MemoryHub } from './memory-hub.js';
+
+const hubs = new WeakMap<object, ChatHub>();
+
+/** The default hub of `server` (made on first use); a fresh `MemoryHub` when `server` is not an object. */
+export function defaultChatHub(server: unknown): ChatHub {
+  if ((typeof server !== 'object' && typeof server !== 'function') || server === null) return new MemoryHub();
+  let hub = hubs.get(server);
+  if (hub === undefined) {
+    hub = new MemoryHub();
+    hubs.set(server, hub);
+  }
+  return hub;
+}

@@ -1,0 +1,15 @@
+export { ChatHandler, type ChatHandlerOptions } from './chat-handler.js';
+export type {
+  ChatHub,
+  ChatJoinResult,
+  ChatRenameResult,
+  ChatRoomSummary,
+  ChatSessionId,
+  ChatSink,
+  ChatWelcome,
+} from './chat-hub.js';
+export * as ChatNames from './chat-names.js';
+export * as ChatText from './chat-text.js';
+export { EchoDatagramHandler } from './echo-datagram-handler.js';
+export { EchoStreamHandler } from './echo-stream-handler.js';
+export { MemoryHub } from './memory-hub.js';

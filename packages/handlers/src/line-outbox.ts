@@ -1,0 +1,180 @@
+/**
+ * `LineOutbox`: the lines waiting to go to one chat client. Lines queued during one turn of the event
+ * loop leave in a single `socket.write()` (in `setImmediate`), so a fan-out of many small lines costs
+ * one write per client per turn, not one per line. It also enforces `maxPendingBytes`: a client that
+ * does not read what it is sent is reported through `onOverflow` instead of growing the server's
+ * memory.
+ */
+import type { Writable } from 'node:stream';
+
+/** Options of `new LineOutbox(socket, options)`. */
+export interface LineOutboxOptions {
+  /** Unsent output (queued here + in the socket's write buffer) allowed, in bytes. */
+  maxPendingBytes: number;
+  /** Called once when the unsent output exceeds `maxPendingBytes`; the outbox is closed by then. */
+  onOverflow: () => void;
+}
+
+/** Queued characters at which the outbox writes at once instead of waiting for the end of the turn. */
+const FLUSH_BYTES = 256 * 1024;
+
+/** Outboxes with lines to write at the next flush, in the order they were first queued. */
+let dirty: LineOutbox[] = [];
+let flushScheduled = false;
+
+function flushDirty(): void {
+  const outboxes = dirty;
+  dirty = [];
+  flushScheduled = false;
+  for (const outbox of outboxes) outbox.flush();
+  recent.length = 0;
+}
+
+/**
+ * The last few batches encoded, to share between clients: in a fan-out most clients of a room get the
+ * very same lines in a turn (the same string objects, delivered by the hub), so they can be sent the
+ * same Buffer, encoded once — as a raw broadcaster writes one received chunk to every client.
+ */
+const recent: { lines: string[]; data: Buffer }[] = [];
+const RECENT_BATCHES = 4;
+
+function encode(lines: string[]): Buffer {
+  for (const batch of recent) if (sameLines(batch.lines, lines)) return batch.data;
+  const data = Buffer.from(lines.length === 1 ? `${lines[0]}\n` : `${lines.join('\n')}\n`, 'utf8');
+  if (recent.length === RECENT_BATCHES) recent.shift();
+  recent.push({ lines, data });
+  // The cache lives for one turn: the next flushDirty() empties it.
+  if (!flushScheduled) {
+    flushScheduled = true;
+    setImmediate(flushDirty);
+  }
+  return data;
+}
+
+/** What `lines` count for in `queued`: their characters and an LF each. */
+function queuedLength(lines: string[]): number {
+  let length = lines.length;
+  for (const line of lines) length += line.length;
+  return length;
+}
+
+function sameLines(a: string[], b: string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/**
+ * For the caller: `deliver()` (lines from other sessions), `reply()` (the session's own replies),
+ * both taking one line or several joined by LF, without the final LF;
+ * `hold()`/`release()`, `flush()`, `close()`, `pendingBytes`.
+ *
+ * Between `hold()` and `release()`, delivered lines wait behind the replies queued meanwhile: the
+ * handler holds while a hub call is in flight so that its reply (`-- welcome …`, `-- you joined …`)
+ * reaches the client before lines that other sessions sent in the meantime.
+ */
+export class LineOutbox {
+  private readonly socket: Writable;
+  private readonly maxPendingBytes: number;
+  private readonly onOverflow: () => void;
+  private lines: string[] = [];
+  private held: string[] = [];
+  /** Characters queued here (lines plus their LF): a lower bound of their UTF-8 size. */
+  private queued = 0;
+  private holding = false;
+  private scheduled = false;
+  private closed = false;
+
+  constructor(socket: Writable, options: LineOutboxOptions) {
+    this.socket = socket;
+    this.maxPendingBytes = options.maxPendingBytes;
+    this.onOverflow = options.onOverflow;
+  }
+
+  /** Bytes not yet handed to the kernel: the socket's write buffer plus the lines queued here. */
+  get pendingBytes(): number {
+    if (this.closed) return 0;
+    let bytes = this.socket.writableLength;
+    for (const line of this.lines) bytes += Buffer.byteLength(line) + 1;
+    for (const line of this.held) bytes += Buffer.byteLength(line) + 1;
+    return bytes;
+  }
+
+  /** Queues a line from the hub (held while `hold()` is in effect). */
+  deliver(line: string): void {
+    if (this.closed) return;
+    if (this.holding) this.held.push(line);
+    else this.lines.push(line);
+    this.added(line);
+  }
+
+  /** Queues one of the session's own replies (never held). */
+  reply(line: string): void {
+    if (this.closed) return;
+    this.lines.push(line);
+    this.added(line);
+  }
+
+  /** Makes delivered lines wait behind the replies queued until `release()`. */
+  hold(): void {
+    this.holding = true;
+  }
+
+  /** Queues the held lines after the replies. */
+  release(): void {
+    if (!this.holding) return;
+    this.holding = false;
+    const held = this.held;
+    if (held.length > 0) {
+      this.held = [];
+      for (const line of held) this.lines.push(line);
+    }
+    if (this.lines.length > 0) this.schedule();
+  }
+
+  /** Writes the queued lines now, in one write. */
+  flush(): void {
+    this.scheduled = false;
+    const lines = this.lines;
+    if (lines.length === 0 || this.closed) return;
+    this.lines = [];
+    this.queued -= queuedLength(lines);
+    const socket = this.socket;
+    if (socket.destroyed || socket.writableEnded) return;
+    socket.write(encode(lines));
+    if (socket.writableLength > this.maxPendingBytes) this.overflow();
+  }
+
+  /** Drops whatever is queued; later lines are ignored. Safe to repeat. */
+  close(): void {
+    this.closed = true;
+    this.lines = [];
+    this.held = [];
+    this.queued = 0;
+  }
+
+  private added(line: string): void {
+    this.queued += line.length + 1;
+    if (this.socket.writableLength + this.queued > this.maxPendingBytes) {
+      this.overflow();
+      return;
+    }
+    if (this.queued >= FLUSH_BYTES && !this.holding) this.flush();
+    else this.schedule();
+  }
+
+  private schedule(): void {
+    if (this.scheduled || this.holding) return;
+    this.scheduled = true;
+    dirty.push(this);
+    if (!flushScheduled) {
+      flushScheduled = true;
+      setImmediate(flushDirty);
+    }
+  }
+
+  private overflow(): void {
+    this.close();
+    this.onOverflow();
+  }
+}

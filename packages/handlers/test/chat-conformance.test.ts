@@ -1,0 +1,46 @@
+/**
+ * The protocol conformance suite against the servers of this package's tests. A forking server
+ * (2 children, process hub) is one more factory here once ForkingMixIn and the process hub exist.
+ */
+import { ThreadingTCPServer, ThreadingUnixStreamServer } from '@sockserve/core';
+import { ChatHandler } from '../src/index.js';
+import { ChannelHub } from './channel-hub.js';
+import { type ChatServerFactory, describeChatConformance } from './chat-conformance.js';
+import { serving, tempDir } from './helpers.js';
+
+const threadingTCP: ChatServerFactory = {
+  name: 'ThreadingTCPServer',
+  async start(options) {
+    const server = await serving(
+      new ThreadingTCPServer({ host: '127.0.0.1', port: 0 }, ChatHandler.with(options)),
+    );
+    return { address: server.serverAddress, close: () => server[Symbol.asyncDispose]() };
+  },
+};
+
+const threadingUnix: ChatServerFactory = {
+  name: 'ThreadingUnixStreamServer',
+  async start(options) {
+    const dir = tempDir();
+    const server = await serving(
+      new ThreadingUnixStreamServer(dir.file('chat.sock'), ChatHandler.with(options)),
+    );
+    return {
+      address: server.serverAddress,
+      close: async () => {
+        await server[Symbol.asyncDispose]();
+        dir[Symbol.dispose]();
+      },
+    };
+  },
+};
+
+/** The same server with a hub that answers over an ordered channel, a turn later, as IPC to a broker would. */
+const threadingTCPRemoteHub: ChatServerFactory = {
+  name: 'ThreadingTCPServer with a hub behind an ordered channel',
+  start: (options) => threadingTCP.start({ ...options, hub: new ChannelHub() }),
+};
+
+describeChatConformance(threadingTCP);
+describeChatConformance(threadingUnix);
+describeChatConformance(threadingTCPRemoteHub);
