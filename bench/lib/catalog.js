@@ -19,14 +19,19 @@ import { SERVERS_DIR } from './paths.js';
  * @property {boolean} [calibration]  the C echo server: shows what the load generator can do
  */
 
-/** A Node server script (under `node --cpu-prof` when profiling). @param {string} file @returns {(tools: Tools) => string[]} */
-const node = (file) => (tools) => {
-  const profile =
-    tools.profileDir === undefined
-      ? []
-      : ['--cpu-prof', `--cpu-prof-dir=${path.join(tools.profileDir, path.basename(file, '.js'))}`];
-  return [process.execPath, ...profile, path.join(SERVERS_DIR, file)];
-};
+/**
+ * A Node server script (under `node --cpu-prof` when profiling).
+ * @param {string} file @param {string[]} [args] @returns {(tools: Tools) => string[]}
+ */
+const node =
+  (file, args = []) =>
+  (tools) => {
+    const profile =
+      tools.profileDir === undefined
+        ? []
+        : ['--cpu-prof', `--cpu-prof-dir=${path.join(tools.profileDir, path.basename(file, '.js'))}`];
+    return [process.execPath, ...profile, path.join(SERVERS_DIR, file), ...args];
+  };
 /** @param {string} file @returns {(tools: Tools) => string[] | string} */
 const python = (file) => (tools) =>
   tools.python === undefined ? 'python3 not found' : [tools.python, path.join(SERVERS_DIR, file)];
@@ -47,6 +52,21 @@ export const SERVERS = {
     label: 'sockserve ForkingTCPServer (pool of 2) + {handler}',
     short: 'sockserve ForkingTCPServer x2',
     command: node('sockserve-forking.js'),
+    multiProcess: true,
+  },
+  'sockserve-forking-per-request': {
+    label: 'sockserve ForkingTCPServer, perRequest (a fresh child per connection) + {handler}',
+    short: 'sockserve ForkingTCPServer perRequest',
+    command: node('sockserve-forking.js', ['--per-request']),
+    multiProcess: true,
+  },
+  'python-forking': {
+    label: 'Python socketserver.ForkingTCPServer (os.fork per connection)',
+    short: 'Python ForkingTCPServer',
+    command: (tools) => {
+      const argv = python('py-echo.py')(tools);
+      return typeof argv === 'string' ? argv : [...argv, '--forking'];
+    },
     multiProcess: true,
   },
   net: { label: 'raw node:net echo', short: 'node:net', command: node('raw-net.js') },
@@ -164,6 +184,17 @@ export const SCENARIOS = [
       { server: 'sockserve', baseline: 'net', min: 0.9 },
       { server: 'sockserve-rwfile', baseline: 'net' },
     ],
+  },
+  {
+    id: 'forkrate',
+    title: 'Per-request forking: connect, 16-byte echo, close; 8 at a time, a fresh child process each',
+    unit: 'conn/s',
+    higherIsBetter: true,
+    kind: 'load',
+    loadgen: (o) => ['connrate', '--conns', '8', '--size', '16', ...timed(o)],
+    servers: ['python-forking', 'sockserve-forking-per-request'],
+    // Reported beside Python, no target: Node cannot fork, so each child is a new Node process.
+    targets: [{ server: 'sockserve-forking-per-request', baseline: 'python-forking' }],
   },
   {
     id: 'udp',

@@ -1,9 +1,11 @@
-"""Baseline: Python's socketserver.ThreadingTCPServer with a recv/sendall echo handler.
+"""Baseline: Python's socketserver.ThreadingTCPServer with a recv/sendall echo handler
+(with --forking: ForkingTCPServer, one os.fork() per connection).
 
 Standard library only. Backlog 511 and TCP_NODELAY, as the Node servers have.
 """
 import socket
 import socketserver
+import sys
 
 
 class Echo(socketserver.BaseRequestHandler):
@@ -16,7 +18,10 @@ class Echo(socketserver.BaseRequestHandler):
             sendall(data)
 
 
-class Server(socketserver.ThreadingTCPServer):
+Base = socketserver.ForkingTCPServer if "--forking" in sys.argv else socketserver.ThreadingTCPServer
+
+
+class Server(Base):
     daemon_threads = True
     allow_reuse_address = True
     request_queue_size = 511

@@ -1,4 +1,5 @@
-// sockserve ForkingTCPServer, a pool of 2 children, with the shipped echo handler.
+// sockserve ForkingTCPServer with the shipped echo handler: a pool of 2 children, or with
+// --per-request a fresh child per connection (at most 40, as Python's ForkingMixIn).
 // Reports "unavailable" while @sockserve/core has no ForkingTCPServer export.
 import * as core from '@sockserve/core';
 import { shippedEchoStreamHandler } from './echo-handlers.js';
@@ -10,7 +11,10 @@ if (typeof ForkingTCPServer !== 'function') {
   unavailable('@sockserve/core does not export ForkingTCPServer yet');
 }
 const { Handler, name } = await shippedEchoStreamHandler();
-const server = new ForkingTCPServer({ host: HOST, port: 0 }, Handler, { workers: 2 });
+const options = process.argv.includes('--per-request')
+  ? { perRequest: true, maxChildren: 40 }
+  : { workers: 2 };
+const server = new ForkingTCPServer({ host: HOST, port: 0 }, Handler, options);
 await server.listen();
 // The children re-run this module to serve; only the parent announces itself.
 if (!server.isChild) {
