@@ -74,8 +74,8 @@ export class DatagramRequestHandler<
     this.socket = this.request.socket;
   }
 
-  override async finish(): Promise<void> {
+  override finish(): void | Promise<void> {
     const reply = this.#wfile;
-    if (reply?.written) await this.socket.sendTo(reply.getValue(), this.clientAddress);
+    if (reply?.written) return this.socket.sendTo(reply.getValue(), this.clientAddress);
   }
 }

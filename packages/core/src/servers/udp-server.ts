@@ -1,4 +1,6 @@
 import dgram from 'node:dgram';
+import dns from 'node:dns';
+import { isIP } from 'node:net';
 import { formatAddress, type InetAddress, type InetBindAddress } from '../address.js';
 import { bindError } from '../errors.js';
 import type { RequestHandlerClass } from '../handlers/base-request-handler.js';
@@ -70,6 +72,14 @@ export class UDPServer extends DatagramServer<InetAddress> {
     }
     if (this.recvBufferSize !== undefined) options.recvBufferSize = this.recvBufferSize;
     if (this.sendBufferSize !== undefined) options.sendBufferSize = this.sendBufferSize;
+    // Replies go to the address a datagram came from, an IP literal: resolve those at once instead of
+    // through dns.lookup() and a process.nextTick() per datagram (as soon as the socket is bound).
+    let bound = false;
+    options.lookup = (address, family, callback) => {
+      const version = bound ? isIP(address) : 0;
+      if (version !== 0) callback(null, address, version);
+      else dns.lookup(address, family as dns.LookupOneOptions, callback);
+    };
     const socket = dgram.createSocket(options);
     await new Promise<void>((resolve, reject) => {
       const onError = (error: Error): void => {
@@ -78,6 +88,7 @@ export class UDPServer extends DatagramServer<InetAddress> {
       };
       socket.once('error', onError);
       socket.bind({ address: host === '' ? '::' : host, port }, () => {
+        bound = true;
         socket.off('error', onError);
         resolve();
       });
@@ -91,8 +102,8 @@ export class UDPServer extends DatagramServer<InetAddress> {
         family: remote.family as 'IPv4' | 'IPv6',
       });
     });
-    const bound = socket.address();
-    this.serverAddress = { host: bound.address, port: bound.port, family: bound.family as 'IPv4' | 'IPv6' };
+    const local = socket.address();
+    this.serverAddress = { host: local.address, port: local.port, family: local.family as 'IPv4' | 'IPv6' };
     this.socket = socket;
   }
 
