@@ -99,6 +99,7 @@ chat options:
   --max-line-bytes N              longest line accepted, default 4096
   --max-pending-bytes N           unsent output per client before it is dropped, default 1048576
   --hub memory|redis              where nicknames and rooms live, default memory
+                                  (forking: in the parent, shared by every child)
   --redis-url URL                 with --hub redis
 connect options:
   --transport, --host, --port, --path as above (default tcp://127.0.0.1:${ECHO_PORT})

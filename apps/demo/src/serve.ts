@@ -9,13 +9,12 @@
 import { formatAddress, isForkChild, type SocketAddress } from '@sockserve/core';
 import type { Logger } from './logger.js';
 import type { Output } from './output.js';
-import { type DemoServer, isForkingParent, serverUrl } from './servers.js';
+import { type DemoServer, isForkingParent, SHUTDOWN_NOTICE, serverUrl } from './servers.js';
 
 /** Seconds running requests get to finish after SIGINT/SIGTERM; then their connections are closed. */
 export const GRACE_SECONDS = 5;
 /** Seconds after the first signal when the process gives up waiting and exits (1). */
 const GIVE_UP_SECONDS = 9.5;
-const SHUTDOWN_NOTICE = 'server shutting down';
 
 /** Builds one server; it sees the servers bound before it (the UDP echo of `start` takes the TCP echo's port). */
 export type DemoServerFactory = (bound: readonly DemoServer[]) => DemoServer;
@@ -93,10 +92,18 @@ async function stop(servers: readonly DemoServer[], log: Logger, signal: NodeJS.
     log.error(`not stopped after ${GIVE_UP_SECONDS} s; exiting`);
     process.exit(1);
   }, GIVE_UP_SECONDS * 1000).unref();
-  for (const demo of servers) {
-    const told = demo.hub?.closeAll(SHUTDOWN_NOTICE) ?? 0;
-    if (told > 0) log.debug({ server: demo.label, users: told }, 'told chat users');
-  }
+  // Chat users (in every child of a forking server) get their last line, and their sessions end.
+  await Promise.all(
+    servers.map(async (demo) => {
+      if (demo.hub === undefined) return;
+      try {
+        await demo.hub.close(SHUTDOWN_NOTICE);
+        log.debug({ server: demo.label }, 'told chat users');
+      } catch (error) {
+        log.error({ server: demo.label, err: error }, 'could not tell chat users');
+      }
+    }),
+  );
   const closed = servers.map((demo) => demo.server.serverClose());
   for (const demo of servers) void demo.server.shutdown({ deadline: GRACE_SECONDS });
   // Chat sessions end at once; what is still open a moment later is waited for, and said so.

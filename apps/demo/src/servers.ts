@@ -6,6 +6,7 @@ import type net from 'node:net';
 import {
   type BaseServer,
   type DatagramRequest,
+  type ForkingServer,
   ForkingTCPServer,
   ForkingUDPServer,
   ForkingUnixStreamServer,
@@ -18,9 +19,16 @@ import {
   UDPServer,
   UnixStreamServer,
 } from '@sockserve/core';
-import { ChatHandler, EchoDatagramHandler, EchoStreamHandler, MemoryHub } from '@sockserve/handlers';
+import {
+  ChatHandler,
+  type ChatHub,
+  ChatText,
+  EchoDatagramHandler,
+  EchoStreamHandler,
+  MemoryHub,
+  ProcessHub,
+} from '@sockserve/handlers';
 import { type ChatSettings, type ServerSettings, type Transport, UsageError } from './cli.js';
-import { ClosingHub } from './closing-hub.js';
 
 export type AnyServer = BaseServer<any, any, any>;
 
@@ -32,9 +40,15 @@ export interface DemoServer {
   /** Its name in logs: `echo`, `echo-udp`, `chat`. */
   readonly label: string;
   readonly server: AnyServer;
-  /** The chat's hub, which can end every session with a notice; undefined for echo. */
-  readonly hub: ClosingHub | undefined;
+  /**
+   * The chat's hub, whose `close(notice)` ends every session (in every child of a forking server:
+   * there it is the process hub's broker); undefined for echo.
+   */
+  readonly hub: ChatHub | undefined;
 }
+
+/** The last line chat users get when the demo stops: `-- server shutting down`. */
+export const SHUTDOWN_NOTICE: string = ChatText.SHUTTING_DOWN;
 
 type StreamHandlerClass = new (request: net.Socket, clientAddress: any, server: unknown) => EchoStreamHandler;
 type DatagramHandlerClass = new (
@@ -70,29 +84,31 @@ export function createEchoServer(settings: ServerSettings, label = 'echo'): Demo
   };
 }
 
-/** The chat server of `settings` (TCP or Unix stream), with its own hub. */
+/**
+ * The chat server of `settings` (TCP or Unix stream), with its own hub: a `MemoryHub`, or for a
+ * forking server the process hub (its broker here in the parent; in each child the handler's default
+ * hub is the process hub's client, so users of every child share one chat).
+ */
 export function createChatServer(settings: ServerSettings, chat: ChatSettings, label = 'chat'): DemoServer {
   if (chat.hub === 'redis') {
     throw new UsageError(
       '--hub redis is not available yet (@sockserve/redis is not released); use --hub memory',
     );
   }
-  if (settings.mode === 'forking') {
-    // Children of a forking server need a hub that spans processes (the process hub of
-    // @sockserve/handlers); with a MemoryHub per child, users in different children would not see
-    // each other.
-    throw new UsageError(
-      'chat --mode forking is not available yet (it needs the process hub); use threading or sync',
-    );
-  }
-  const hub = new ClosingHub(new MemoryHub());
-  const Handler = ChatHandler.with({
-    hub,
+  const options = {
     maxLineBytes: chat.maxLineBytes,
     maxPendingBytes: chat.maxPendingBytes,
     timeout: settings.timeout,
-  });
-  return { kind: 'chat', transport: settings.transport, label, server: streamServer(settings, Handler), hub };
+  };
+  if (settings.mode === 'forking') {
+    const server = streamServer(settings, ChatHandler.with(options));
+    // This line runs again in every child (entry-script re-execution): there it returns the client.
+    const hub = ProcessHub.attach(server as AnyServer & ForkingServer);
+    return { kind: 'chat', transport: settings.transport, label, server, hub };
+  }
+  const hub = new MemoryHub();
+  const server = streamServer(settings, ChatHandler.with({ ...options, hub }));
+  return { kind: 'chat', transport: settings.transport, label, server, hub };
 }
 
 /** `tcp://127.0.0.1:9999`, `udp://[::1]:9999`, `unix:///tmp/demo.sock`: the server's real address. */

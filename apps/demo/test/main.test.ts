@@ -26,14 +26,6 @@ describe('bad usage exits 2 with one line and the usage hint', () => {
       ['chat', '--hub', 'redis'],
       '--hub redis is not available yet (@sockserve/redis is not released); use --hub memory',
     ],
-    [
-      ['chat', '--port', '0', '--mode', 'forking'],
-      'chat --mode forking is not available yet (it needs the process hub); use threading or sync',
-    ],
-    [
-      ['start', '--port', '0', '--chat-port', '0', '--mode', 'forking'],
-      'chat --mode forking is not available yet (it needs the process hub); use threading or sync',
-    ],
   ])('%j', async (argv, message) => {
     const result = await runCli(argv);
     expect(result.code).toBe(2);

@@ -94,9 +94,63 @@ describe('chat', () => {
     expect(await cli.exit()).toEqual({ code: 0, signal: null });
   });
 
+  it('forking: users on different children chat as one, and all are told when the server shuts down', async () => {
+    const { cli, urls } = await startServer([
+      'chat',
+      '--port',
+      '0',
+      '--mode',
+      'forking',
+      '--workers',
+      '2',
+      '--log-level',
+      'debug',
+    ]);
+    await using _cli = cli;
+    const endpoint = parseUrl(urls[0]!);
+    using alice = await LineClient.connect(endpoint);
+    expect(await alice.line()).toBe('-- welcome, you are guest1 in #lobby (type /help for commands)');
+    using bob = await LineClient.connect(endpoint);
+    expect(await bob.line()).toBe('-- welcome, you are guest2 in #lobby (type /help for commands)');
+    expect(await alice.line()).toBe('-- guest2 joined #lobby');
+    // A new connection goes to the least busy child: alice and bob are served by different processes.
+    await cli.until(
+      () => (cli.stderr.match(/connection opened .*child=\d+/g) ?? []).length === 2,
+      'child logs',
+    );
+    const children = new Set(cli.stderr.match(/(?<=connection opened .*child=)\d+/g));
+    expect(children.size).toBe(2);
+
+    alice.send('/nick alice');
+    expect(await alice.line()).toBe('-- you are now alice');
+    expect(await bob.line()).toBe('-- guest1 is now known as alice');
+    bob.send('/nick ALICE');
+    expect(await bob.line()).toBe('! nickname taken: ALICE');
+    bob.send('/nick bob');
+    expect(await bob.line()).toBe('-- you are now bob');
+    expect(await alice.line()).toBe('-- guest2 is now known as bob');
+    alice.send('hi bob');
+    expect(await bob.line()).toBe('<alice> hi bob');
+    bob.send('/msg alice psst');
+    expect(await bob.line()).toBe('[you -> alice] psst');
+    expect(await alice.line()).toBe('[bob -> you] psst');
+    bob.send('/who');
+    expect(await bob.line()).toBe('-- online in #lobby: alice, bob');
+
+    cli.signal('SIGTERM');
+    expect(await alice.line()).toBe('-- server shutting down');
+    expect(await bob.line()).toBe('-- server shutting down');
+    await alice.untilClosed();
+    await bob.untilClosed();
+    expect(await cli.exit()).toEqual({ code: 0, signal: null });
+    expect(alice.received.at(-1)).toBe('-- server shutting down');
+    expect(bob.received.at(-1)).toBe('-- server shutting down');
+  });
+
   it.each([
     ['sync', []],
     ['threading', []],
+    ['forking', ['--workers', '1']],
   ] as const)('listens on a Unix socket in %s mode', async (mode, extra) => {
     using dir = tempDir();
     const { cli, urls } = await startServer([

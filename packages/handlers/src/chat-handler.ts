@@ -22,7 +22,10 @@ import { LineOutbox } from './line-outbox.js';
 
 /** Options of `ChatHandler.with(options)`. */
 export interface ChatHandlerOptions {
-  /** Where nicknames, rooms and delivery live. Default: one `MemoryHub` per server. */
+  /**
+   * Where nicknames, rooms and delivery live. Default: one `MemoryHub` per server; in a forking
+   * server's child, the process hub's client (see `ProcessHub.attach`).
+   */
   hub?: ChatHub | undefined;
   /** Longest line accepted from a client, in bytes, not counting its LF (and one CR before it); default 4096. */
   maxLineBytes?: number | undefined;
@@ -79,7 +82,7 @@ export class ChatHandler extends StreamRequestHandler {
     return configure(this, options) as T;
   }
 
-  /** The hub of this session. Default: `options.hub`, else the server's own `MemoryHub`. */
+  /** The hub of this session. Default: `options.hub`, else the server's own `MemoryHub` (in a forking child, the process hub). */
   hub: ChatHub;
   /** Longest line accepted, in bytes, not counting its terminator. */
   maxLineBytes: number;
@@ -367,7 +370,17 @@ function validateChatHandlerOptions(options: ChatHandlerOptions): ChatHandlerOpt
   const checked: ChatHandlerOptions = {};
   const { hub, maxLineBytes, maxPendingBytes, timeout } = options;
   if (hub !== undefined) {
-    const methods = ['connect', 'rename', 'join', 'who', 'rooms', 'sendToRoom', 'sendToUser', 'disconnect'];
+    const methods = [
+      'connect',
+      'rename',
+      'join',
+      'who',
+      'rooms',
+      'sendToRoom',
+      'sendToUser',
+      'disconnect',
+      'close',
+    ];
     if (
       typeof hub !== 'object' ||
       hub === null ||

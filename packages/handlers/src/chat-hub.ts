@@ -119,4 +119,14 @@ export interface ChatHub {
    * session the hub no longer knows.
    */
   disconnect(session: ChatSessionId, reason: string): Promise<void>;
+
+  /**
+   * Ends every session, for a graceful shutdown: each one is delivered `notice` (one line, e.g.
+   * `ChatText.SHUTTING_DOWN`, `-- server shutting down`; nothing when omitted) as its last line, and
+   * then its sink is closed with reason `connection closed`. Nothing else is delivered to a session
+   * once it got the notice (so nobody hears the others leave), and a session that connects later is
+   * welcomed, given the notice and closed at once. Resolves once every session has been told; it does
+   * not wait for them to end (the server's `serverClose()` does). Safe to call twice.
+   */
+  close(notice?: string): Promise<void>;
 }

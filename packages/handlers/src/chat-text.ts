@@ -102,6 +102,9 @@ export function help(): readonly string[] {
 /** The reply to `/quit`, just before the server closes the connection. */
 export const BYE = '-- bye';
 
+/** The last line every session gets when the server shuts down gracefully (`hub.close(SHUTTING_DOWN)`). */
+export const SHUTTING_DOWN = '-- server shutting down';
+
 // ---- room messages, actions, private messages ----------------------------------------------------
 
 /** A room message, to every other member. */

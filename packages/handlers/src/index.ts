@@ -13,3 +13,12 @@ export * as ChatText from './chat-text.js';
 export { EchoDatagramHandler } from './echo-datagram-handler.js';
 export { EchoStreamHandler } from './echo-stream-handler.js';
 export { MemoryHub } from './memory-hub.js';
+export {
+  ProcessHub,
+  ProcessHubBroker,
+  type ProcessHubChannel,
+  ProcessHubClient,
+  type ProcessHubClientOptions,
+  type ProcessHubOptions,
+  type ProcessHubServer,
+} from './process-hub.js';

@@ -20,6 +20,8 @@ interface Session {
   readonly sink: ChatSink;
   nick: string;
   room: Room;
+  /** Got the closing notice of `close()`: nothing more is delivered to it. */
+  ended: boolean;
 }
 
 interface Room {
@@ -34,6 +36,7 @@ interface Room {
  * `ChatHub`), so each change is atomic with the notices it sends.
  *
  * A sink that throws is skipped: one broken session never stops a delivery to the others.
+ * `close(notice)` ends every session (and every later one) with a last line.
  *
  * ```ts
  * const hub = new MemoryHub();
@@ -49,6 +52,8 @@ export class MemoryHub implements ChatHub {
   #nextSession = 1;
   /** Every guestN below this is taken (a hint: the search for a free one starts here). */
   #guestFloor = 1;
+  /** Set by `close()`: the last line of every session (`null`: closed without a notice). */
+  #closing: string | null | undefined;
 
   async connect(sink: ChatSink): Promise<ChatWelcome> {
     if (typeof sink !== 'object' || sink === null || typeof sink.deliver !== 'function') {
@@ -60,11 +65,13 @@ export class MemoryHub implements ChatHub {
     const nick = guestName(n);
     const id = `s${this.#nextSession++}`;
     const room = this.#room(LOBBY);
-    const session: Session = { id, sink, nick, room };
+    const session: Session = { id, sink, nick, room, ended: false };
     this.#sessions.set(id, session);
     this.#nicks.set(nameKey(nick), session);
     this.#broadcast(room, ChatText.joined(nick, room.name), session);
     room.members.add(session);
+    // Too late to chat: the handler writes its welcome first (it holds deliveries until then).
+    if (this.#closing !== undefined) end(session, this.#closing);
     return { session: id, nick, room: room.name };
   }
 
@@ -132,6 +139,15 @@ export class MemoryHub implements ChatHub {
     }
   }
 
+  async close(notice?: string): Promise<void> {
+    if (notice !== undefined && typeof notice !== 'string') {
+      throw new TypeError(`close(notice): notice must be a string, got ${typeof notice}`);
+    }
+    if (this.#closing !== undefined) return;
+    this.#closing = notice ?? null;
+    for (const session of this.#sessions.values()) end(session, this.#closing);
+  }
+
   #session(id: ChatSessionId): Session {
     const session = this.#sessions.get(id);
     if (session === undefined) throw new Error(`unknown chat session: ${id}`);
@@ -178,9 +194,22 @@ export class MemoryHub implements ChatHub {
 }
 
 function deliver(session: Session, text: string): void {
+  if (session.ended) return;
   try {
     session.sink.deliver(text);
   } catch {
     // A broken sink is that session's problem; the others still get the line.
+  }
+}
+
+/** Gives the session its last line (when there is one) and asks its handler to end it. */
+function end(session: Session, notice: string | null): void {
+  if (session.ended) return;
+  if (notice !== null) deliver(session, notice);
+  session.ended = true;
+  try {
+    session.sink.close(ChatText.Reasons.connectionClosed);
+  } catch {
+    // As for deliver: one broken sink does not stop the others.
   }
 }

@@ -93,4 +93,8 @@ export class ChannelHub implements ChatHub {
   disconnect(session: ChatSessionId, reason: string): Promise<void> {
     return this.call((broker) => broker.disconnect(session, reason));
   }
+
+  close(notice?: string): Promise<void> {
+    return this.call((broker) => broker.close(notice));
+  }
 }

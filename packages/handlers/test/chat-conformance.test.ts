@@ -1,11 +1,12 @@
 /**
- * The protocol conformance suite against the servers of this package's tests. A forking server
- * (2 children, process hub) is one more factory here once ForkingMixIn and the process hub exist.
+ * The protocol conformance suite against the servers of this package's tests, in one process. The
+ * forking server (2 children, process hub over real IPC) is in process-hub-forking.test.ts.
  */
 import { ThreadingTCPServer, ThreadingUnixStreamServer } from '@sockserve/core';
-import { ChatHandler } from '../src/index.js';
+import { ChatHandler, ProcessHubBroker, ProcessHubClient } from '../src/index.js';
 import { ChannelHub } from './channel-hub.js';
 import { type ChatServerFactory, describeChatConformance } from './chat-conformance.js';
+import { FakeForkingServer } from './fake-fork.js';
 import { serving, tempDir } from './helpers.js';
 
 const threadingTCP: ChatServerFactory = {
@@ -41,6 +42,20 @@ const threadingTCPRemoteHub: ChatServerFactory = {
   start: (options) => threadingTCP.start({ ...options, hub: new ChannelHub() }),
 };
 
+/**
+ * The same server with the process hub's client as its hub, talking to a broker over a simulated IPC
+ * channel (structured clones, a turn later): the process hub's own protocol, with the whole table.
+ */
+const threadingTCPProcessHub: ChatServerFactory = {
+  name: 'ThreadingTCPServer with a process hub client and its broker over simulated IPC',
+  start(options) {
+    const parent = new FakeForkingServer();
+    new ProcessHubBroker(parent);
+    return threadingTCP.start({ ...options, hub: new ProcessHubClient({ channel: parent.spawn(4242) }) });
+  },
+};
+
 describeChatConformance(threadingTCP);
 describeChatConformance(threadingUnix);
 describeChatConformance(threadingTCPRemoteHub);
+describeChatConformance(threadingTCPProcessHub);

@@ -1,13 +1,13 @@
 /**
  * The conformance suite of the chat protocol (`chat-protocol.md`, version 1): one table of scripted
  * sessions, run against any server through a `ChatServerFactory`, so that the same lines are checked,
- * letter for letter, for every server mode (threading now; forking with several children later).
+ * letter for letter, for every server mode (threading, and forking with clients spread over children).
  *
  * The expected lines are written out literally here, never built with `ChatText`, so that a typo in
  * the implementation's texts cannot hide.
  */
 import type { InetAddress, UnixAddress } from '@sockserve/core';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { ChatHandlerOptions } from '../src/index.js';
 import { LineClient, pause } from './helpers.js';
 
@@ -18,10 +18,16 @@ export interface RunningChatServer {
   close(): Promise<void>;
 }
 
-/** Makes a fresh chat server (with a fresh hub) for one case. */
+/**
+ * Gives each case a chat server whose hub holds nobody: a fresh one, or (for servers that are slow to
+ * start, like a forking server's children) one kept for the suite, whose `close()` waits until every
+ * session of the case has left.
+ */
 export interface ChatServerFactory {
   readonly name: string;
   start(options: ChatHandlerOptions): Promise<RunningChatServer>;
+  /** After the last case: stops the servers kept for the suite (and checks what it must about them). */
+  dispose?(): Promise<void>;
 }
 
 /**
@@ -31,7 +37,8 @@ export interface ChatServerFactory {
  * - `<`: expects exactly these next lines; `<~`: the next line matches the pattern;
  * - `quiet`: nothing was sent to it since its last expected line (checked with a barrier command);
  * - `closed`: the server closes the connection, with no line left unread;
- * - `end`: half-closes; `reset`: aborts the connection.
+ * - `end`: half-closes; `reset`: aborts the connection;
+ * - `wait`: pauses the script for that many milliseconds (pacing, never a timing assertion).
  */
 export type Step =
   | readonly [client: string, 'connect', expect?: string]
@@ -39,7 +46,8 @@ export type Step =
   | readonly [client: string, 'send', data: string | Buffer | readonly (string | Buffer)[]]
   | readonly [client: string, '<', ...lines: string[]]
   | readonly [client: string, '<~', pattern: RegExp]
-  | readonly [client: string, 'quiet' | 'closed' | 'end' | 'reset'];
+  | readonly [client: string, 'quiet' | 'closed' | 'end' | 'reset']
+  | readonly [client: string, 'wait', ms: number];
 
 export interface ChatCase {
   readonly name: string;
@@ -512,12 +520,16 @@ export const CASES: readonly ChatCase[] = [
   },
   {
     name: 'an idle client is disconnected with reason timed out',
-    options: { timeout: 0.3 },
+    options: { timeout: 0.5 },
     steps: [
       ['a', 'connect', welcome(1)],
       ['b', 'connect', welcome(2)],
       ['a', '<', '-- guest2 joined #lobby'],
-      // a is idle the longest; b may time out next, but it is told about a first.
+      // a stays idle; b sends an (ignored) empty line 0.2 s later, so it times out well after a and is
+      // told about a first (with a hub in another process the notice takes a few hops: it must not race
+      // b's own timeout).
+      ['b', 'wait', 200],
+      ['b', 'send', '\n'],
       ['b', '<', '-- guest1 left #lobby (timed out)'],
       ['a', 'closed'],
     ],
@@ -578,6 +590,9 @@ async function runCase(factory: ChatServerFactory, chatCase: ChatCase, opened: L
         case 'reset':
           client.reset();
           break;
+        case 'wait':
+          await pause(step[2]);
+          break;
       }
     }
     for (const [name, client] of clients) {
@@ -602,6 +617,9 @@ export function describeChatConformance(
     const opened: LineClient[] = [];
     afterEach(() => {
       for (const client of opened.splice(0)) client.destroy();
+    });
+    afterAll(async () => {
+      await factory.dispose?.();
     });
     it.each(cases.map((chatCase) => [chatCase.name, chatCase] as const))('%s', (_name, chatCase) =>
       runCase(factory, chatCase, opened),

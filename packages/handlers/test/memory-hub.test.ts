@@ -160,4 +160,36 @@ describe('MemoryHub', () => {
     ];
     for (const answer of answers) expect(JSON.parse(JSON.stringify(answer))).toEqual(answer);
   });
+
+  it('close(notice): every session gets the notice last and is closed; nothing after; a later one too', async () => {
+    const hub = new MemoryHub();
+    const a = recorder();
+    const b = recorder();
+    const sa = (await hub.connect(a)).session;
+    await hub.connect(b);
+    await hub.close('-- server shutting down');
+    expect(a.lines).toEqual(['-- guest2 joined #lobby', '-- server shutting down']);
+    expect(b.lines).toEqual(['-- server shutting down']);
+    expect([a.closed, b.closed]).toEqual([['connection closed'], ['connection closed']]);
+    // The handlers disconnect: the others are not told any more.
+    await hub.disconnect(sa, 'connection closed');
+    await hub.sendToRoom('#lobby', '<x> late');
+    expect(b.lines).toEqual(['-- server shutting down']);
+    // Safe twice; a session that connects afterwards is welcomed, told and closed at once.
+    await hub.close('-- again');
+    const late = recorder();
+    expect(await hub.connect(late)).toMatchObject({ nick: 'guest1' });
+    expect(late.lines).toEqual(['-- server shutting down']);
+    expect(late.closed).toEqual(['connection closed']);
+    await expect(hub.close(42 as unknown as string)).rejects.toThrow(TypeError);
+  });
+
+  it('close() without a notice closes every session silently', async () => {
+    const hub = new MemoryHub();
+    const a = recorder();
+    await hub.connect(a);
+    await hub.close();
+    expect(a.lines).toEqual([]);
+    expect(a.closed).toEqual(['connection closed']);
+  });
 });

@@ -64,6 +64,8 @@ interface Child {
 
 /** Seconds a child may take to exit after being asked to stop, before it is killed. */
 const STOP_GRACE_MS = 10_000;
+const ignoreError = (): void => {};
+
 /** A child that has not said it is ready after this long is killed (its entry script never served). */
 const READY_TIMEOUT_MS = 30_000;
 /** Consecutive children that die before they are ready, after which waiting requests are failed. */
@@ -98,7 +100,8 @@ export class ChildPool {
   send(pid: number, message: unknown): boolean {
     for (const child of this.#children) {
       if (child.pid !== pid || !child.process.connected) continue;
-      child.process.send(message as object);
+      // A child that dies meanwhile fails the write (EPIPE): its exit reports it, the callback swallows it.
+      child.process.send(message as object, undefined, {}, ignoreError);
       return true;
     }
     return false;
@@ -213,13 +216,13 @@ export class ChildPool {
       if (message.sockserve === 'ready') clearTimeout(readyTimer);
       this.#onMessage(child, message);
     });
-    process.once('error', (error) => {
-      // Spawning failed (or the IPC channel broke): treat it as the child's death.
+    process.on('error', (error) => {
+      // Other errors (a write to a child that just died) are followed by the child's 'exit'; a
+      // failed spawn is not, so it is the child's death.
+      if (process.pid !== undefined) return;
       child.fatal ??= { name: error.name, message: error.message, stack: error.stack };
-      if (process.exitCode === null && process.signalCode === null && process.pid === undefined) {
-        this.#onExit(child, null, null);
-        exited();
-      }
+      this.#onExit(child, null, null);
+      exited();
     });
     process.once('exit', (code, signal) => {
       clearTimeout(readyTimer);
