@@ -5,7 +5,7 @@ import type { RequestHandlerClass } from '../handlers/base-request-handler.js';
 import { optional, validateInteger, validateString } from '../validators.js';
 import { type DatagramRequest, DatagramServer, type DatagramServerOptions } from './datagram-server.js';
 import { isDatagramSocketLive, loadUnixDgram, UnixDatagramSocket } from './unix-datagram-socket.js';
-import { removeStaleSocket } from './unix-path.js';
+import { bindUnixPath } from './unix-path.js';
 
 export interface UnixDatagramServerOptions extends DatagramServerOptions {
   /** File mode of the socket, e.g. `0o660`. Default: as the umask leaves it. */
@@ -35,14 +35,7 @@ export class UnixDatagramServer extends DatagramServer<UnixAddress> {
 
   protected override async serverBind(): Promise<void> {
     const { path } = this.serverAddress;
-    let socket: UnixDatagramSocket;
-    try {
-      socket = await UnixDatagramSocket.bind(path);
-    } catch (error) {
-      if (!SockserveError.isInstance(error) || error.code !== ErrorCodes.ADDRESS_IN_USE) throw error;
-      await removeStaleSocket(path, isDatagramSocketLive, error.cause);
-      socket = await UnixDatagramSocket.bind(path);
-    }
+    const socket = await bindUnixPath(path, () => UnixDatagramSocket.bind(path), isDatagramSocketLive);
     socket.onMessage((packet, senderPath) => this.receive(packet, { path: senderPath }));
     this.socket = socket;
     if (this.mode !== undefined) await chmod(path, this.mode);

@@ -13,11 +13,7 @@ export type LivenessProbe = (path: string) => Promise<boolean>;
  * socket nobody answers on (so the caller binds again); throws ADDRESS_IN_USE when a server is live
  * there or the path is not a socket.
  */
-export async function removeStaleSocket(
-  path: string,
-  isLive: LivenessProbe,
-  bindFailure: unknown,
-): Promise<true> {
+async function removeStaleSocket(path: string, isLive: LivenessProbe, bindFailure: unknown): Promise<true> {
   const stats = await lstat(path).catch(() => undefined);
   if (stats === undefined) return true; // gone meanwhile: bind again
   if (!stats.isSocket()) {
@@ -38,4 +34,22 @@ export async function removeStaleSocket(
     if (error.code !== 'ENOENT') throw error;
   });
   return true;
+}
+
+/**
+ * Binds with `bind()`; when the path is in use by a stale socket file, removes it and binds once
+ * more (a live server's path, or a file that is not a socket, fails with ADDRESS_IN_USE).
+ */
+export async function bindUnixPath<T>(
+  path: string,
+  bind: () => Promise<T>,
+  isLive: LivenessProbe,
+): Promise<T> {
+  try {
+    return await bind();
+  } catch (error) {
+    if (!SockserveError.isInstance(error) || error.code !== ErrorCodes.ADDRESS_IN_USE) throw error;
+    await removeStaleSocket(path, isLive, error.cause);
+    return bind();
+  }
 }

@@ -1,11 +1,10 @@
 import { chmod } from 'node:fs/promises';
 import net from 'node:net';
 import { formatAddress, type UnixAddress } from '../address.js';
-import { ErrorCodes, SockserveError } from '../errors.js';
 import type { RequestHandlerClass } from '../handlers/base-request-handler.js';
 import { optional, validateInteger, validateString } from '../validators.js';
 import { StreamServer, type StreamServerOptions } from './stream-server.js';
-import { removeStaleSocket } from './unix-path.js';
+import { bindUnixPath } from './unix-path.js';
 
 export interface UnixStreamServerOptions extends StreamServerOptions {
   /** File mode of the socket, e.g. `0o660`. Default: as the umask leaves it. */
@@ -57,13 +56,7 @@ export class UnixStreamServer extends StreamServer<UnixAddress, UnixAddress> {
   }
 
   protected override async serverBind(): Promise<void> {
-    try {
-      await super.serverBind();
-    } catch (error) {
-      if (!SockserveError.isInstance(error) || error.code !== ErrorCodes.ADDRESS_IN_USE) throw error;
-      await removeStaleSocket(this.serverAddress.path, isStreamSocketLive, error.cause);
-      await super.serverBind();
-    }
+    await bindUnixPath(this.serverAddress.path, () => super.serverBind(), isStreamSocketLive);
     if (this.mode !== undefined) await chmod(this.serverAddress.path, this.mode);
   }
 
