@@ -1,5 +1,5 @@
 import { once } from 'node:events';
-import net from 'node:net';
+import type net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   ErrorCodes,
@@ -9,32 +9,9 @@ import {
   TimeoutError,
 } from '../../src/errors.js';
 import { StreamReader } from '../../src/io/stream-reader.js';
+import { closeSocketPairs, socketPair } from './socket-pair.js';
 
-// --- fixtures: a connected pair of real TCP sockets on 127.0.0.1 -------------
-
-const sockets: net.Socket[] = [];
-const servers: net.Server[] = [];
-
-afterEach(async () => {
-  for (const socket of sockets.splice(0)) socket.destroy();
-  await Promise.all(servers.splice(0).map((server) => new Promise((resolve) => server.close(resolve))));
-});
-
-/** `local` is the accepted socket the reader wraps; `peer` is the client the test writes with. */
-async function socketPair(): Promise<{ local: net.Socket; peer: net.Socket }> {
-  const server = net.createServer();
-  servers.push(server);
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as net.AddressInfo;
-  const accepted = once(server, 'connection');
-  const peer = net.connect(port, '127.0.0.1');
-  sockets.push(peer);
-  peer.on('error', () => {}); // the peer side may see EPIPE/ECONNRESET when a test tears down early
-  const [[local]] = (await Promise.all([accepted, once(peer, 'connect')])) as [[net.Socket], unknown];
-  sockets.push(local);
-  return { local, peer };
-}
+afterEach(closeSocketPairs);
 
 /** Polls `condition` until it holds (bounded: fails the test after 3 s). */
 async function until(condition: () => boolean, what: string): Promise<void> {

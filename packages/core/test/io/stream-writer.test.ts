@@ -1,34 +1,11 @@
 import { once } from 'node:events';
-import net from 'node:net';
+import type net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ConnectionClosedError, ErrorCodes } from '../../src/errors.js';
 import { StreamWriter } from '../../src/io/stream-writer.js';
+import { closeSocketPairs, socketPair } from './socket-pair.js';
 
-// --- fixtures: a connected pair of real TCP sockets on 127.0.0.1 -------------
-
-const sockets: net.Socket[] = [];
-const servers: net.Server[] = [];
-
-afterEach(async () => {
-  for (const socket of sockets.splice(0)) socket.destroy();
-  await Promise.all(servers.splice(0).map((server) => new Promise((resolve) => server.close(resolve))));
-});
-
-/** `local` is the accepted socket the writer wraps; `peer` is the client that reads (or does not). */
-async function socketPair(): Promise<{ local: net.Socket; peer: net.Socket }> {
-  const server = net.createServer();
-  servers.push(server);
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as net.AddressInfo;
-  const accepted = once(server, 'connection');
-  const peer = net.connect(port, '127.0.0.1');
-  sockets.push(peer);
-  peer.on('error', () => {});
-  const [[local]] = (await Promise.all([accepted, once(peer, 'connect')])) as [[net.Socket], unknown];
-  sockets.push(local);
-  return { local, peer };
-}
+afterEach(closeSocketPairs);
 
 /** Collects everything `socket` receives until its end. */
 function receiveAll(socket: net.Socket): Promise<Buffer> {
