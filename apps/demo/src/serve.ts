@@ -158,5 +158,5 @@ function observe(demo: DemoServer, log: Logger): void {
     const level = reason === 'server-closing' ? 'debug' : 'warn';
     log[level]({ client: describe(client), reason }, 'connection refused');
   });
-  server.on('socket-error', (error) => log.error({ err: error }, 'listening socket error'));
+  server.on('socket-error', (error) => log.error({ err: error }, 'socket error'));
 }

@@ -30,6 +30,8 @@ export const ErrorCodes = {
   CONNECTION_CLOSED: 'ERR_SOCKSERVE_CONNECTION_CLOSED',
   /** A child process of a forking server failed. */
   CHILD_FAILED: 'ERR_SOCKSERVE_CHILD_FAILED',
+  /** A datagram could not be sent. */
+  SEND_FAILED: 'ERR_SOCKSERVE_SEND_FAILED',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
@@ -140,4 +142,12 @@ export function bindError(error: unknown, where: string): SockserveError {
   }
   const reason = error instanceof Error ? error.message : String(error);
   return new SockserveError(ErrorCodes.BIND_FAILED, `cannot listen on ${where}: ${reason}`, { cause: error });
+}
+
+/** A datagram sent without waiting (`DatagramSocket.send`) failed; `to` names the address. */
+export function sendError(error: unknown, to: string): SockserveError {
+  const reason = error instanceof Error ? error.message : String(error);
+  return new SockserveError(ErrorCodes.SEND_FAILED, `cannot send a datagram to ${to}: ${reason}`, {
+    cause: error,
+  });
 }

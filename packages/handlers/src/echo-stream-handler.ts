@@ -28,43 +28,25 @@ export class EchoStreamHandler extends StreamRequestHandler {
     if (this.disableNagleAlgorithm) this.connection.setNoDelay(true);
   }
 
-  override handle(): Promise<void> {
+  override handle(): Promise<void> | void {
     const socket = this.connection;
-    if (socket.destroyed) return Promise.resolve();
+    if (socket.destroyed) return;
+    // Listeners are added once and never removed: the server ends and destroys the socket after
+    // handle() (removing them would cost more per connection than it saves).
     return new Promise<void>((resolve) => {
-      const onData = (chunk: Buffer): void => {
+      socket.on('data', (chunk: Buffer) => {
         if (!socket.write(chunk)) socket.pause();
-      };
-      const onDrain = (): void => {
-        socket.resume();
-      };
-      const onEnd = (): void => {
-        // The client half-closed: finish sending what is queued, then send FIN.
-        socket.end();
-      };
-      const onTimeout = (): void => {
-        socket.pause();
-        done();
-      };
-      const done = (): void => {
-        socket.off('data', onData);
-        socket.off('drain', onDrain);
-        socket.off('end', onEnd);
-        socket.off('finish', done);
-        socket.off('close', done);
-        socket.off('timeout', onTimeout);
-        if (timeout !== undefined) socket.setTimeout(0);
-        resolve();
-      };
+      });
+      socket.on('drain', () => socket.resume());
+      // The client half-closed: the server sends what is still queued, then its FIN (shutdownRequest).
+      socket.on('end', resolve);
+      socket.on('close', resolve);
       const timeout = this.timeout;
-      socket.on('data', onData);
-      socket.on('drain', onDrain);
-      socket.once('end', onEnd);
-      socket.once('finish', done);
-      socket.once('close', done);
       if (timeout !== undefined) {
-        socket.setTimeout(timeout * 1000);
-        socket.on('timeout', onTimeout);
+        socket.setTimeout(timeout * 1000, () => {
+          socket.pause();
+          resolve();
+        });
       }
       socket.resume();
     });

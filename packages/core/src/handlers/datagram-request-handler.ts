@@ -74,8 +74,9 @@ export class DatagramRequestHandler<
     this.socket = this.request.socket;
   }
 
+  /** Sends what `handle()` wrote, if anything, without waiting (a failure is the server's `socket-error`). */
   override finish(): void | Promise<void> {
     const reply = this.#wfile;
-    if (reply?.written) return this.socket.sendTo(reply.getValue(), this.clientAddress);
+    if (reply?.written) this.socket.send(reply.getValue(), this.clientAddress);
   }
 }

@@ -52,10 +52,21 @@ export function ThreadingMixIn<TBase extends ServerClass>(Base: TBase): TBase & 
     maxThreads: number;
     #running = 0;
     readonly #waiting = new RequestQueue<Waiting>(Number.POSITIVE_INFINITY);
+    /** True while #onDone starts waiting requests (one that completes at once must not recurse). */
+    #starting = false;
     readonly #onDone = (): void => {
       this.#running -= 1;
-      const next = this.#waiting.shift();
-      if (next !== undefined) this.#start(next.request, next.clientAddress);
+      if (this.#starting) return;
+      this.#starting = true;
+      try {
+        while (this.#running < this.maxThreads) {
+          const next = this.#waiting.shift();
+          if (next === undefined) break;
+          this.#start(next.request, next.clientAddress);
+        }
+      } finally {
+        this.#starting = false;
+      }
     };
 
     constructor(...args: any[]) {
@@ -87,7 +98,16 @@ export function ThreadingMixIn<TBase extends ServerClass>(Base: TBase): TBase & 
 
     #start(request: unknown, clientAddress: unknown): void {
       this.#running += 1;
-      void this.runRequest(request, clientAddress).then(this.#onDone);
+      let running: void | Promise<void>;
+      try {
+        running = this.runRequest(request, clientAddress);
+      } catch (error) {
+        this.#onDone(); // a request-start listener threw
+        throw error;
+      }
+      // A request that completed synchronously is done already.
+      if (running instanceof Promise) void running.then(this.#onDone);
+      else this.#onDone();
     }
   }
   return ThreadingMixInServer;

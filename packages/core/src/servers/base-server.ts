@@ -30,6 +30,11 @@ interface PendingRequest<Request, ClientAddress> {
   clientAddress: ClientAddress;
 }
 
+interface Settle {
+  resolve(): void;
+  reject(error: unknown): void;
+}
+
 const HANDLE_ERROR_RULE = '-'.repeat(40);
 
 /**
@@ -138,14 +143,7 @@ export abstract class BaseServer<Request, Address, ClientAddress = Address> exte
       if (signal?.aborted) process.nextTick(onAbort);
       else signal?.addEventListener('abort', onAbort, { once: true });
       if (this.#state === 'listening') this.#state = 'serving';
-      const queue = this.#queue!;
-      while (!this.#stopRequested) {
-        const next = queue.shift() ?? (await queue.take());
-        if (next === undefined) continue;
-        const processing = this.dispatchRequest(next.request, next.clientAddress);
-        if (processing !== undefined) await processing;
-        this.serviceActions();
-      }
+      await new Promise<void>((resolve, reject) => this.#serve({ resolve, reject }));
     } finally {
       signal?.removeEventListener('abort', onAbort);
       if (this.#state === 'serving') this.#state = 'listening';
@@ -238,19 +236,24 @@ export abstract class BaseServer<Request, Address, ClientAddress = Address> exte
     return this.runRequest(request, clientAddress);
   }
 
-  /** Creates the handler and runs `setup()`, `handle()` and (always) `finish()`. */
-  protected async finishRequest(request: Request, clientAddress: ClientAddress): Promise<void> {
+  /**
+   * Creates the handler and runs `setup()`, `handle()` and (always) `finish()`. Hooks that return
+   * nothing are not awaited: a request whose hooks are synchronous completes without a promise.
+   */
+  protected finishRequest(request: Request, clientAddress: ClientAddress): void | Promise<void> {
     const handler = new this.RequestHandlerClass(request, clientAddress, this);
-    // Hooks that return nothing are not awaited: a request costs fewer turns of the event loop.
+    let work: unknown;
     try {
-      const setup = handler.setup();
-      if (setup instanceof Promise) await setup;
-      const handle = handler.handle();
-      if (handle instanceof Promise) await handle;
-    } finally {
-      const finish = handler.finish();
-      if (finish instanceof Promise) await finish;
+      work = handler.setup();
+      work = work instanceof Promise ? work.then(() => handler.handle()) : handler.handle();
+    } catch (error) {
+      return finishAfterFailure(handler, error);
     }
+    if (!(work instanceof Promise)) return handler.finish() as void | Promise<void>;
+    return work.then(
+      () => handler.finish() as void | Promise<void>,
+      (error: unknown) => finishAfterFailure(handler, error),
+    );
   }
 
   /**
@@ -312,17 +315,28 @@ export abstract class BaseServer<Request, Address, ClientAddress = Address> exte
 
   /**
    * The body of a request, as socketserver's `process_request_thread`: finish, report errors, shut
-   * down. Never rejects.
+   * down. Returns a promise only when the request did not complete synchronously. Never rejects.
    */
-  protected async runRequest(request: Request, clientAddress: ClientAddress): Promise<void> {
+  protected runRequest(request: Request, clientAddress: ClientAddress): void | Promise<void> {
     this.emit('request-start', clientAddress);
+    let processing: void | Promise<void>;
     try {
-      await this.finishRequest(request, clientAddress);
+      processing = this.finishRequest(request, clientAddress);
     } catch (error) {
       this.#reportError(request, clientAddress, error);
-    } finally {
-      this.endRequest(request, clientAddress);
+      processing = undefined;
     }
+    if (!(processing instanceof Promise)) {
+      this.endRequest(request, clientAddress);
+      return;
+    }
+    return processing.then(
+      () => this.endRequest(request, clientAddress),
+      (error: unknown) => {
+        this.#reportError(request, clientAddress, error);
+        this.endRequest(request, clientAddress);
+      },
+    );
   }
 
   /** Shuts the request down and forgets it; every path out of `processRequest` ends here once. */
@@ -389,6 +403,36 @@ export abstract class BaseServer<Request, Address, ClientAddress = Address> exte
     }
   }
 
+  /**
+   * The serve loop of `serveForever()`, written with callbacks instead of `await`: a request that
+   * arrives while the loop waits is dispatched from the socket event that delivered it, and requests
+   * whose processing returns nothing (threading, forking) cost no promise and no extra turn.
+   * `arrived`: the request the queue handed over; `dispatched`: a request has just been processed.
+   */
+  #serve(loop: Settle, arrived?: PendingRequest<Request, ClientAddress>, dispatched = false): void {
+    const queue = this.#queue!;
+    try {
+      if (dispatched) this.serviceActions();
+      for (let next = arrived; !this.#stopRequested; next = undefined) {
+        next ??= queue.shift();
+        if (next === undefined) {
+          queue.wait((item) => this.#serve(loop, item));
+          return;
+        }
+        const processing = this.dispatchRequest(next.request, next.clientAddress);
+        if (processing !== undefined) {
+          void processing.then(() => this.#serve(loop, undefined, true));
+          return;
+        }
+        this.serviceActions();
+      }
+    } catch (error) {
+      loop.reject(error);
+      return;
+    }
+    loop.resolve();
+  }
+
   #refuse(request: Request, clientAddress: ClientAddress): void {
     this.emit('request-refused', 'not-verified', clientAddress);
     this.endRequest(request, clientAddress);
@@ -439,4 +483,17 @@ export abstract class BaseServer<Request, Address, ClientAddress = Address> exte
       throw new SockserveError(ErrorCodes.SERVER_CLOSED, `${method}() called after serverClose()`);
     }
   }
+}
+
+type Hooks = { finish(): unknown };
+
+/** `finish()` after `setup()` or `handle()` failed, then the failure again (as `try … finally`). */
+function finishAfterFailure(handler: Hooks, error: unknown): void | Promise<void> {
+  const finish = handler.finish();
+  if (finish instanceof Promise) {
+    return finish.then(() => {
+      throw error;
+    });
+  }
+  throw error;
 }

@@ -1,11 +1,17 @@
+import { sendError } from '../errors.js';
 import type { RequestHandlerClass } from '../handlers/base-request-handler.js';
 import { optional, validateInteger } from '../validators.js';
 import { BaseServer, type BaseServerOptions } from './base-server.js';
 
 /** Sends datagrams from the server's socket (in a forking server's child, relayed through the parent). */
 export interface DatagramSocket<Address> {
-  /** Sends `data` as one datagram to `address`. */
+  /** Sends `data` as one datagram to `address`; resolves once it is sent, rejects with the failure. */
   sendTo(data: Uint8Array, address: Address): Promise<void>;
+  /**
+   * Sends `data` as one datagram to `address` without waiting (as `DatagramRequestHandler` replies).
+   * A failure is emitted as the server's `socket-error` event, naming the address.
+   */
+  send(data: Uint8Array, address: Address): void;
 }
 
 /** A datagram server's request, as socketserver's `(data, socket)` pair. */
@@ -28,6 +34,7 @@ export abstract class DatagramServer<Address> extends BaseServer<DatagramRequest
   /** The socket that handlers reply through. */
   protected readonly replySocket: DatagramSocket<Address> = {
     sendTo: (data, address) => this.sendTo(data, address),
+    send: (data, address) => this.send(data, address),
   };
 
   constructor(
@@ -46,6 +53,16 @@ export abstract class DatagramServer<Address> extends BaseServer<DatagramRequest
 
   /** Sends one datagram from the server's socket. */
   protected abstract sendTo(data: Uint8Array, address: Address): Promise<void>;
+
+  /** Sends one datagram without waiting; a failure becomes a `socket-error` event (see `sendFailed`). */
+  protected send(data: Uint8Array, address: Address): void {
+    this.sendTo(data, address).catch((error: unknown) => this.sendFailed(error, address));
+  }
+
+  /** Reports a send made with `send()` that failed, as a `socket-error` naming the address. */
+  protected sendFailed(error: unknown, address: Address): void {
+    this.emit('socket-error', sendError(error, this.describeClient(address)));
+  }
 
   /** Called by the socket for each datagram. */
   protected receive(packet: Buffer, clientAddress: Address): void {

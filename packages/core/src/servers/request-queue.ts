@@ -33,10 +33,17 @@ export class RequestQueue<T> {
   /** The next item, or `undefined` after `seconds` or when `wake()` is called. One taker at a time. */
   take(seconds?: number): Promise<T | undefined> {
     if (this.length > 0) return Promise.resolve(this.#shift());
-    return new Promise((resolve) => {
-      this.#waiter = resolve;
-      if (seconds !== undefined) this.#timer = setTimeout(() => this.#settle(undefined), seconds * 1000);
-    });
+    return new Promise((resolve) => this.wait(resolve, seconds));
+  }
+
+  /**
+   * Calls `taker` once with the next item, synchronously from the `push()` that brings it (so a
+   * request is dispatched from the socket event that delivered it), or with `undefined` after
+   * `seconds` or on `wake()`. Only for an empty queue; one taker at a time.
+   */
+  wait(taker: (item: T | undefined) => void, seconds?: number): void {
+    this.#waiter = taker;
+    if (seconds !== undefined) this.#timer = setTimeout(() => this.#settle(undefined), seconds * 1000);
   }
 
   /** The next item without waiting, or `undefined` when empty. */

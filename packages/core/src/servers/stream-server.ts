@@ -85,7 +85,9 @@ export abstract class StreamServer<Address, ClientAddress> extends BaseServer<
       this.closeRequest(socket);
       return;
     }
-    socket.once('finish', () => this.closeRequest(socket));
+    // A socket whose peer has half-closed destroys itself once flushed (autoDestroy); otherwise the
+    // peer could hold it half-open, so it is destroyed when the flush is done.
+    if (!socket.readableEnded) socket.on('finish', () => this.closeRequest(socket));
     // A peer that does not take our last bytes would otherwise hold the connection forever.
     if (socket.writableLength > 0) socket.setTimeout(LINGER_MS, () => this.closeRequest(socket));
   }

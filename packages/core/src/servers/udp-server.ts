@@ -114,14 +114,25 @@ export class UDPServer extends DatagramServer<InetAddress> {
   }
 
   protected override sendTo(data: Uint8Array, address: InetAddress): Promise<void> {
-    const socket = this.socket;
     return new Promise((resolve, reject) => {
-      if (socket === undefined) {
-        reject(new Error(`cannot send: ${formatAddress(this.serverAddress, 'udp')} is not bound`));
-        return;
-      }
-      socket.send(data, address.port, address.host, (error) => (error ? reject(error) : resolve()));
+      this.#send(data, address, (error) => (error ? reject(error) : resolve()));
     });
+  }
+
+  /** No promise: a reply costs the datagram and one callback (a handler's reply goes this way). */
+  protected override send(data: Uint8Array, address: InetAddress): void {
+    this.#send(data, address, (error) => {
+      if (error) this.sendFailed(error, address);
+    });
+  }
+
+  #send(data: Uint8Array, address: InetAddress, callback: (error: Error | null) => void): void {
+    const socket = this.socket;
+    if (socket === undefined) {
+      callback(new Error(`${formatAddress(this.serverAddress, 'udp')} is not bound`));
+      return;
+    }
+    socket.send(data, address.port, address.host, callback);
   }
 
   protected override describeClient(clientAddress: InetAddress): string {

@@ -1,15 +1,19 @@
 /** The server pipeline and lifecycle, as CPython's test_socketserver checks them, plus sockserve's options. */
+import dgram from 'node:dgram';
 import { readdirSync } from 'node:fs';
 import type net from 'node:net';
 import { describe, expect, it } from 'vitest';
 import {
   BaseRequestHandler,
+  type DatagramRequest,
   ErrorCodes,
+  type InetAddress,
   SockserveError,
   StreamRequestHandler,
   supportsReusePort,
   TCPServer,
   ThreadingTCPServer,
+  ThreadingUDPServer,
   UDPServer,
 } from '../../src/index.js';
 import {
@@ -24,6 +28,15 @@ import {
 } from '../helpers.js';
 
 const LOOPBACK = { host: '127.0.0.1', port: 0 };
+
+/** Sends one datagram to 127.0.0.1:port (no reply expected). */
+async function sendDatagram(port: number, text: string): Promise<void> {
+  const socket = dgram.createSocket('udp4');
+  await new Promise<void>((resolve, reject) =>
+    socket.send(text, port, '127.0.0.1', (error) => (error ? reject(error) : resolve())),
+  );
+  socket.close();
+}
 
 class LineEchoHandler extends StreamRequestHandler {
   override async handle(): Promise<void> {
@@ -268,6 +281,105 @@ describe('the request pipeline', () => {
     const retained = [...alive].filter((ref) => ref.deref() !== undefined).length;
     expect(alive.size).toBe(100);
     expect(retained).toBeLessThanOrEqual(1);
+  });
+
+  describe('hooks that return nothing or a promise, in any mix, keep try/finally order', () => {
+    type Step = 'ok' | 'throw' | 'resolve' | 'reject';
+    const run = (step: Step, name: string): void | Promise<void> => {
+      if (step === 'throw') throw new Error(`${name} threw`);
+      if (step === 'resolve') return Promise.resolve();
+      if (step === 'reject') return Promise.reject(new Error(`${name} rejected`));
+    };
+    const cases: Array<[setup: Step, handle: Step, finish: Step, calls: string, error: string | undefined]> =
+      [
+        ['ok', 'ok', 'ok', 'setup handle finish', undefined],
+        ['resolve', 'ok', 'resolve', 'setup handle finish', undefined],
+        ['ok', 'resolve', 'ok', 'setup handle finish', undefined],
+        ['throw', 'ok', 'ok', 'setup finish', 'setup threw'],
+        ['reject', 'ok', 'resolve', 'setup finish', 'setup rejected'],
+        ['ok', 'throw', 'ok', 'setup handle finish', 'handle threw'],
+        ['resolve', 'reject', 'ok', 'setup handle finish', 'handle rejected'],
+        ['ok', 'throw', 'throw', 'setup handle finish', 'finish threw'],
+        ['ok', 'reject', 'reject', 'setup handle finish', 'finish rejected'],
+        ['ok', 'ok', 'throw', 'setup handle finish', 'finish threw'],
+      ];
+    for (const Server of [UDPServer, ThreadingUDPServer]) {
+      it.each(cases)(
+        `${Server.name}: setup %s, handle %s, finish %s`,
+        async (setup, handle, finish, calls, error) => {
+          const log: string[] = [];
+          class Scripted extends BaseRequestHandler {
+            override setup(): void | Promise<void> {
+              log.push('setup');
+              return run(setup, 'setup');
+            }
+            override handle(): void | Promise<void> {
+              log.push('handle');
+              return run(handle, 'handle');
+            }
+            override finish(): void | Promise<void> {
+              log.push('finish');
+              return run(finish, 'finish');
+            }
+          }
+          await using server = await serving(new Server(LOOPBACK, Scripted));
+          const errors: string[] = [];
+          server.on('request-error', (e) => errors.push((e as Error).message));
+          const ended = once(server, 'request-end');
+          await sendDatagram(server.serverAddress.port, 'x');
+          await ended;
+          log.push('end');
+          expect(log.join(' ')).toBe(`${calls} end`);
+          expect(errors).toEqual(error === undefined ? [] : [error]);
+          expect(server.activeRequestCount).toBe(0);
+        },
+      );
+    }
+  });
+
+  it('runs synchronous handlers inside the event that delivered the request, before the next turn', async () => {
+    const seen: string[] = [];
+    class SyncHandler extends BaseRequestHandler<DatagramRequest<InetAddress>> {
+      override handle(): void {
+        seen.push(String(this.request.packet));
+      }
+    }
+    class Injecting extends ThreadingUDPServer {
+      inject(text: string): void {
+        this.receive(Buffer.from(text), { host: '127.0.0.1', port: 9, family: 'IPv4' });
+      }
+    }
+    await using server = await serving(new Injecting(LOOPBACK, SyncHandler));
+    await until(() => server.state === 'serving');
+    server.inject('a');
+    server.inject('b');
+    expect(seen).toEqual(['a', 'b']);
+    expect(server.activeRequestCount).toBe(0);
+  });
+
+  it('maxThreads: 20 000 waiting requests that complete at once run without deep recursion', async () => {
+    const gate = deferred();
+    let handled = 0;
+    class GatedHandler extends BaseRequestHandler {
+      override handle(): void | Promise<void> {
+        handled += 1;
+        if (handled === 1) return gate.promise;
+      }
+    }
+    // The socket is bypassed: no UDP receive buffer holds 20 000 datagrams at once.
+    class Injecting extends ThreadingUDPServer {
+      inject(): void {
+        this.receive(Buffer.from('x'), { host: '127.0.0.1', port: 9, family: 'IPv4' });
+      }
+    }
+    await using server = await serving(new Injecting(LOOPBACK, GatedHandler, { maxThreads: 1 }));
+    await until(() => server.state === 'serving');
+    for (let i = 0; i < 20_001; i++) server.inject();
+    expect(server.waitingRequestCount).toBe(20_000);
+    gate.resolve();
+    await until(() => handled === 20_001);
+    expect(server.waitingRequestCount).toBe(0);
+    await until(() => server.activeRequestCount === 0);
   });
 
   it("runs a sync server's requests one at a time, in arrival order", async () => {

@@ -2,9 +2,12 @@
  * What CPython's Lib/test/test_socketserver.py checks, re-expressed for sockserve: every server class
  * echoes `hello world\n` three times and reports its real address.
  */
+import dgram from 'node:dgram';
 import { describe, expect, it } from 'vitest';
 import {
   DatagramRequestHandler,
+  ErrorCodes,
+  type SockserveError,
   StreamRequestHandler,
   TCPServer,
   ThreadingTCPServer,
@@ -15,7 +18,8 @@ import {
   UnixDatagramServer,
   UnixStreamServer,
 } from '../../src/index.js';
-import { serving, streamRoundTrip, tempDir, udpRoundTrip, unixDatagramRoundTrip } from '../helpers.js';
+import { UnixDatagramSocket } from '../../src/servers/unix-datagram-socket.js';
+import { once, serving, streamRoundTrip, tempDir, udpRoundTrip, unixDatagramRoundTrip } from '../helpers.js';
 
 const TEST_STR = Buffer.from('hello world\n');
 
@@ -79,6 +83,29 @@ describe.each([
     for (let i = 0; i < 3; i++) expect(await udpRoundTrip(server.serverAddress, TEST_STR)).toEqual(TEST_STR);
   });
 
+  it('reports a reply that cannot be sent as socket-error naming the client, and keeps answering', async () => {
+    class Oversized extends DatagramRequestHandler {
+      override handle(): void {
+        // Over the 65 507-byte UDP limit when asked for: the kernel refuses the reply.
+        void this.wfile.write(String(this.packet) === 'big' ? Buffer.alloc(70_000) : this.packet);
+      }
+    }
+    await using server = await serving(new Server({ host: '127.0.0.1', port: 0 }, Oversized));
+    const failed = once<SockserveError>(server, 'socket-error');
+    const client = dgram.createSocket('udp4');
+    try {
+      await new Promise<void>((resolve) => client.bind(0, '127.0.0.1', resolve));
+      client.send('big', server.serverAddress.port, '127.0.0.1');
+      const error = await failed;
+      expect(error.code).toBe(ErrorCodes.SEND_FAILED);
+      expect(error.message).toContain(`udp://127.0.0.1:${client.address().port}`);
+      expect((error.cause as NodeJS.ErrnoException).code).toBe('EMSGSIZE');
+    } finally {
+      client.close();
+    }
+    expect(await udpRoundTrip(server.serverAddress, TEST_STR)).toEqual(TEST_STR);
+  });
+
   it('works on IPv6 loopback', async () => {
     await using server = await serving(new Server({ host: '::1', port: 0 }, DatagramEchoHandler));
     expect(server.serverAddress.family).toBe('IPv6');
@@ -98,5 +125,22 @@ describe.each([
     for (let i = 0; i < 3; i++) {
       expect(await unixDatagramRoundTrip(path, dir.file(`client-${i}.sock`), TEST_STR)).toEqual(TEST_STR);
     }
+  });
+
+  it('reports a reply to an unbound client as socket-error, and keeps answering', async () => {
+    using dir = tempDir();
+    const path = dir.file('echo.sock');
+    await using server = await serving(new Server(path, DatagramEchoHandler));
+    const failed = once<SockserveError>(server, 'socket-error');
+    const unbound = UnixDatagramSocket.create();
+    try {
+      await unbound.sendTo(TEST_STR, path);
+      const error = await failed;
+      expect(error.code).toBe(ErrorCodes.SEND_FAILED);
+      expect(error.message).toMatch(/bind the client socket to a path/);
+    } finally {
+      await unbound.close();
+    }
+    expect(await unixDatagramRoundTrip(path, dir.file('client.sock'), TEST_STR)).toEqual(TEST_STR);
   });
 });

@@ -179,7 +179,12 @@ export function ForkingMixIn<TBase extends ServerClass>(Base: TBase): TBase & Fo
       if (this.#role === 'inert') return;
       const config = readChildConfig()!;
       this.serverAddress = config.serverAddress;
-      const relay: DatagramSocket<unknown> = { sendTo: (data, address) => this.#link!.relay(data, address) };
+      const relay: DatagramSocket<unknown> = {
+        sendTo: (data, address) => this.#link!.relay(data, address),
+        // The parent sends and reports failures; a relay fails only when the parent is gone (and the
+        // child stops with it).
+        send: (data, address) => void this.#link!.relay(data, address).catch(() => {}),
+      };
       this.#link = new ParentLink({
         connection: (socket, id, clientAddress) => {
           this.#ids.set(socket, id);
@@ -217,8 +222,7 @@ export function ForkingMixIn<TBase extends ServerClass>(Base: TBase): TBase & Fo
           jobFailed: (job, error) => this.handleError(job.request, job.clientAddress, error),
           jobEnded: (job) => this.endRequest(job.request, job.clientAddress),
           relay: (data, address) => {
-            const server = this as unknown as { sendTo(data: Uint8Array, address: unknown): Promise<void> };
-            server.sendTo(data, address).catch(() => {});
+            (this as unknown as { send(data: Uint8Array, address: unknown): void }).send(data, address);
           },
           childSpawned: (pid) => this.emit('child-spawn', pid),
           childMessage: (pid, message) => this.emit('child-message', pid, message),
