@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { buildTools } from '../lib/build.js';
-import { HANDLER_LABELS, SCENARIOS, SERVERS } from '../lib/catalog.js';
+import { SCENARIOS, SERVERS } from '../lib/catalog.js';
 import { RESULTS_DIR, ROOT_DIR } from '../lib/paths.js';
 import { summarizeProfile } from '../lib/profile.js';
 import {
@@ -36,7 +36,6 @@ options:
   --servers a,b     only these servers (ids: ${Object.keys(SERVERS).join(', ')})
   --update-readme   write the table into README.md between ${README_START} and ${README_END}
   --profile         run the Node servers under node --cpu-prof; print their hottest functions
-  --stand-in        measure the core-only stand-in echo handlers even where the shipped ones exist
   --json FILE       where to write the results (default bench/results/latest.json)
 `;
 
@@ -52,7 +51,6 @@ function parseOptions() {
       servers: { type: 'string' },
       'update-readme': { type: 'boolean', default: false },
       profile: { type: 'boolean', default: false },
-      'stand-in': { type: 'boolean', default: false },
       json: { type: 'string', default: path.join(RESULTS_DIR, 'latest.json') },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -78,7 +76,6 @@ function parseOptions() {
     servers,
     updateReadme: values['update-readme'],
     profile: values.profile,
-    standIn: values['stand-in'],
     json: path.resolve(values.json),
   };
 }
@@ -203,8 +200,6 @@ async function main() {
     `server on CPU ${SERVER_CPU}, load generator on CPU ${LOADGEN_CPU}; ${options.runs} rounds, ${options.duration} s per run`,
   );
 
-  // The server scripts read it (bench/servers/echo-handlers.js).
-  if (options.standIn) process.env.SOCKSERVE_BENCH_STAND_IN = '1';
   const started = performance.now();
   /** @type {import('../lib/report.js').ScenarioReport[]} */
   const reports = [];
@@ -217,10 +212,7 @@ async function main() {
     const servers = ids.map((id) => {
       const spec = /** @type {import('../lib/catalog.js').ServerSpec} */ (SERVERS[id]);
       const handler = handlers.get(id) ?? 'shipped echo';
-      const label = spec.label.replace(
-        '{handler}',
-        HANDLER_LABELS[/** @type {'stand-in'} */ (handler)] ?? handler,
-      );
+      const label = spec.label.replace('{handler}', handler);
       return summarizeServer(
         id,
         { label, short: spec.short, calibration: spec.calibration === true },
@@ -252,7 +244,6 @@ async function main() {
       runs: options.runs,
       duration: options.duration,
       warmup: options.warmup,
-      standIn: options.standIn,
     },
     elapsedSeconds: Math.round(elapsed),
     scenarios: reports.map(({ scenario, servers, comparisons, loadgen }) => ({

@@ -113,11 +113,6 @@ export const SERVERS = {
   },
 };
 
-/** Names the handlers announce, as shown in labels. */
-export const HANDLER_LABELS = {
-  'stand-in': 'stand-in echo (core only; TODO: shipped handler)',
-};
-
 /**
  * @typedef {object} Target
  * @property {string} server      the sockserve server

@@ -22,17 +22,3 @@ export function unavailable(reason) {
 }
 
 process.on('SIGTERM', () => process.exit(0));
-
-/**
- * `@sockserve/handlers`, or an empty module while it is not built or exports nothing yet.
- * @returns {Promise<Record<string, any>>}
- */
-export async function importHandlers() {
-  try {
-    // A variable specifier: the package may not be built yet, and its exports are checked at run time.
-    const name = '@sockserve/handlers';
-    return await import(name);
-  } catch {
-    return {};
-  }
-}

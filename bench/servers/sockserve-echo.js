@@ -1,11 +1,10 @@
-// sockserve ThreadingTCPServer with the shipped echo handler (a stand-in until it ships).
+// sockserve ThreadingTCPServer with the shipped echo handler.
 import { ThreadingTCPServer } from '@sockserve/core';
-import { shippedEchoStreamHandler } from './echo-handlers.js';
+import { EchoStreamHandler } from '@sockserve/handlers';
 import { announce, announceHandler, HOST } from './ready.js';
 
-const { Handler, name } = await shippedEchoStreamHandler();
-const server = new ThreadingTCPServer({ host: HOST, port: 0 }, Handler);
+const server = new ThreadingTCPServer({ host: HOST, port: 0 }, EchoStreamHandler);
 await server.listen();
-announceHandler(name);
+announceHandler('EchoStreamHandler');
 announce(server.serverAddress.port);
 await server.serveForever();

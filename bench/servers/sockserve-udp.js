@@ -1,11 +1,10 @@
-// sockserve ThreadingUDPServer with the shipped datagram echo handler (a stand-in until it ships).
+// sockserve ThreadingUDPServer with the shipped datagram echo handler.
 import { ThreadingUDPServer } from '@sockserve/core';
-import { shippedEchoDatagramHandler } from './echo-handlers.js';
+import { EchoDatagramHandler } from '@sockserve/handlers';
 import { announce, announceHandler, HOST } from './ready.js';
 
-const { Handler, name } = await shippedEchoDatagramHandler();
-const server = new ThreadingUDPServer({ host: HOST, port: 0 }, Handler);
+const server = new ThreadingUDPServer({ host: HOST, port: 0 }, EchoDatagramHandler);
 await server.listen();
-announceHandler(name);
+announceHandler('EchoDatagramHandler');
 announce(server.serverAddress.port);
 await server.serveForever();
