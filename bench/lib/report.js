@@ -13,6 +13,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
  * @property {number | undefined} loadgenCpu   median
  * @property {number | undefined} serverCpu    median
  * @property {number | undefined} serverMicrosPerOp  median server CPU time per unit of work (µs)
+ * @property {number | undefined} serverUserMicrosPerOp  the same for user-mode CPU time only (µs)
  * @property {string | undefined} error
  * @property {boolean} calibration
  * @property {import('./runner.js').RunResult[]} runs
@@ -50,9 +51,13 @@ export function summarizeServer(id, { label, short, calibration }, runs) {
   const status = failed ? 'failed' : unavailable || good.length === 0 ? 'unavailable' : 'ok';
   const cpu = (/** @type {'loadgenCpu' | 'serverCpu'} */ key) =>
     median(good.flatMap((run) => (Number.isFinite(run[key]) ? [/** @type {number} */ (run[key])] : [])));
-  const perOp = good.flatMap((run) =>
-    run.serverCpu !== undefined && run.value ? [(run.serverCpu / run.value) * 1e6] : [],
-  );
+  const perOp = (/** @type {'serverCpu' | 'serverUserCpu'} */ key) =>
+    median(
+      good.flatMap((run) => {
+        const cpu = run[key];
+        return cpu !== undefined && run.value ? [(cpu / run.value) * 1e6] : [];
+      }),
+    );
   return {
     id,
     label,
@@ -62,7 +67,8 @@ export function summarizeServer(id, { label, short, calibration }, runs) {
     values: good.map((run) => /** @type {number} */ (run.value)),
     loadgenCpu: cpu('loadgenCpu'),
     serverCpu: cpu('serverCpu'),
-    serverMicrosPerOp: median(perOp),
+    serverMicrosPerOp: perOp('serverCpu'),
+    serverUserMicrosPerOp: perOp('serverUserCpu'),
     error: failed?.error ?? unavailable?.error,
     calibration,
     runs,
@@ -166,6 +172,9 @@ function pad(rows) {
 /** `msg/s` → `msg`, `lines/s` → `line`. @param {string} unit */
 const unitOfWork = (unit) => (unit.split('/')[0] ?? unit).replace(/(?<=[a-z])s$/, '');
 
+/** @param {number | undefined} micros @param {string} unit */
+const micros = (micros, unit) => (micros === undefined ? '-' : micros.toFixed(unit === 'MiB/s' ? 0 : 2));
+
 /** @param {ServerSummary} s @param {string} unit */
 function loadRow(s, unit) {
   return [
@@ -174,7 +183,8 @@ function loadRow(s, unit) {
     s.values.map((v) => formatValue(v, unit)).join(' '),
     percent(s.loadgenCpu),
     percent(s.serverCpu),
-    s.serverMicrosPerOp === undefined ? '-' : s.serverMicrosPerOp.toFixed(unit === 'MiB/s' ? 0 : 2),
+    micros(s.serverMicrosPerOp, unit),
+    micros(s.serverUserMicrosPerOp, unit),
   ];
 }
 
@@ -201,7 +211,15 @@ export function renderTerminal(report) {
           ...servers.map((s) => idleRow(s, scenario.unit)),
         ]
       : [
-          ['server', 'median', 'runs', 'loadgen cpu', 'server cpu', `server µs/${unitOfWork(scenario.unit)}`],
+          [
+            'server',
+            'median',
+            'runs',
+            'loadgen cpu',
+            'server cpu',
+            `server µs/${unitOfWork(scenario.unit)}`,
+            `user µs/${unitOfWork(scenario.unit)}`,
+          ],
           ...servers.map((s) => loadRow(s, scenario.unit)),
         ];
   lines.push(...pad(rows).map((l) => `  ${l}`));

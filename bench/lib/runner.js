@@ -32,6 +32,7 @@ const CLOCK_TICKS = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf
  * @property {string} [error]
  * @property {number} [loadgenCpu]   fraction of one core the load generator used
  * @property {number} [serverCpu]    fraction of one core the server used (single-process servers)
+ * @property {number} [serverUserCpu]  the part of `serverCpu` spent in user mode (utime, not stime)
  * @property {string} [handler]      the handler the server announced
  * @property {Record<string, unknown>} [loadgen]  the load generator's JSON line
  * @property {{ before: number, after: number, conns: number, perConnection: number }} [memory]  idle: server RSS in bytes
@@ -102,17 +103,18 @@ export function launch(server, tools) {
  */
 async function measureLoad(proc, tools, args, measureServerCpu) {
   // Server CPU over the measured window: from the load generator's word to its exit.
-  let cpuStart = /** @type {{ ticks: number, at: number } | undefined} */ (undefined);
+  let cpuStart = /** @type {CpuSample | undefined} */ (undefined);
   const loadgen = startLoadgen(tools, args, (event) => {
     if (event.event === 'measuring' && measureServerCpu) cpuStart = cpuSample(proc.pid);
   });
   const report = await loadgen.done;
   const cpuEnd = measureServerCpu && cpuStart ? cpuSample(proc.pid) : undefined;
+  const seconds = cpuStart && cpuEnd ? (cpuEnd.at - cpuStart.at) / 1000 : 0;
+  const share = (/** @type {number} */ ticks) => ticks / CLOCK_TICKS / seconds;
   const serverCpu =
-    cpuStart && cpuEnd
-      ? (cpuEnd.ticks - cpuStart.ticks) / CLOCK_TICKS / ((cpuEnd.at - cpuStart.at) / 1000)
-      : undefined;
-  return fromReport(report, { serverCpu });
+    cpuStart && cpuEnd ? share(cpuEnd.user + cpuEnd.system - (cpuStart.user + cpuStart.system)) : undefined;
+  const serverUserCpu = cpuStart && cpuEnd ? share(cpuEnd.user - cpuStart.user) : undefined;
+  return fromReport(report, { serverCpu, serverUserCpu });
 }
 
 /**
@@ -144,7 +146,7 @@ async function measureIdle(proc, tools, args) {
 
 /**
  * @param {Record<string, unknown>} report
- * @param {{ serverCpu?: number | undefined }} extra
+ * @param {{ serverCpu?: number | undefined, serverUserCpu?: number | undefined }} extra
  * @returns {RunResult}
  */
 function fromReport(report, extra) {
@@ -157,6 +159,7 @@ function fromReport(report, extra) {
     loadgen: report,
   };
   if (extra.serverCpu !== undefined) result.serverCpu = extra.serverCpu;
+  if (extra.serverUserCpu !== undefined) result.serverUserCpu = extra.serverUserCpu;
   if (!ok) result.error = `load generator: ${String(report.error)} (${report.errors} errors)`;
   return result;
 }
@@ -302,13 +305,19 @@ function rssBytes(pid) {
   return Number(match[1]) * 1024;
 }
 
-/** @param {number} pid @returns {{ ticks: number, at: number } | undefined} */
+/**
+ * CPU time of a process in clock ticks: `user` (utime) and `system` (stime, the kernel's work on
+ * its behalf), and when it was read (`performance.now()`).
+ * @typedef {{ user: number, system: number, at: number }} CpuSample
+ */
+
+/** @param {number} pid @returns {CpuSample | undefined} */
 function cpuSample(pid) {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // Fields after the command name (which may contain spaces): utime and stime are 14 and 15.
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return { ticks: Number(fields[11]) + Number(fields[12]), at: performance.now() };
+    return { user: Number(fields[11]), system: Number(fields[12]), at: performance.now() };
   } catch {
     return undefined;
   }
