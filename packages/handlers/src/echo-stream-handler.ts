@@ -32,7 +32,7 @@ export class EchoStreamHandler extends StreamRequestHandler {
     const socket = this.connection;
     if (socket.destroyed) return;
     // Listeners are added once and never removed: the server ends and destroys the socket after
-    // handle() (removing them would cost more per connection than it saves).
+    // handle(), and nothing else reads from it.
     return new Promise<void>((resolve) => {
       socket.on('data', (chunk: Buffer) => {
         if (!socket.write(chunk)) socket.pause();

@@ -75,7 +75,7 @@ export class DatagramRequestHandler<
   }
 
   /** Sends what `handle()` wrote, if anything, without waiting (a failure is the server's `socket-error`). */
-  override finish(): void | Promise<void> {
+  override finish(): void {
     const reply = this.#wfile;
     if (reply?.written) this.socket.send(reply.getValue(), this.clientAddress);
   }

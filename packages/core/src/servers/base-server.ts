@@ -30,9 +30,11 @@ interface PendingRequest<Request, ClientAddress> {
   clientAddress: ClientAddress;
 }
 
-interface Settle {
+/** One run of the serve loop: how it ends, and the taker it parks on the queue (made once per run). */
+interface ServeLoop<Request, ClientAddress> {
   resolve(): void;
   reject(error: unknown): void;
+  take(item: PendingRequest<Request, ClientAddress> | undefined): void;
 }
 
 const HANDLE_ERROR_RULE = '-'.repeat(40);
@@ -143,7 +145,14 @@ export abstract class BaseServer<Request, Address, ClientAddress = Address> exte
       if (signal?.aborted) process.nextTick(onAbort);
       else signal?.addEventListener('abort', onAbort, { once: true });
       if (this.#state === 'listening') this.#state = 'serving';
-      await new Promise<void>((resolve, reject) => this.#serve({ resolve, reject }));
+      await new Promise<void>((resolve, reject) => {
+        const loop: ServeLoop<Request, ClientAddress> = {
+          resolve,
+          reject,
+          take: (item) => this.#serve(loop, item),
+        };
+        this.#serve(loop);
+      });
     } finally {
       signal?.removeEventListener('abort', onAbort);
       if (this.#state === 'serving') this.#state = 'listening';
@@ -409,14 +418,18 @@ export abstract class BaseServer<Request, Address, ClientAddress = Address> exte
    * whose processing returns nothing (threading, forking) cost no promise and no extra turn.
    * `arrived`: the request the queue handed over; `dispatched`: a request has just been processed.
    */
-  #serve(loop: Settle, arrived?: PendingRequest<Request, ClientAddress>, dispatched = false): void {
+  #serve(
+    loop: ServeLoop<Request, ClientAddress>,
+    arrived?: PendingRequest<Request, ClientAddress>,
+    dispatched = false,
+  ): void {
     const queue = this.#queue!;
     try {
       if (dispatched) this.serviceActions();
       for (let next = arrived; !this.#stopRequested; next = undefined) {
         next ??= queue.shift();
         if (next === undefined) {
-          queue.wait((item) => this.#serve(loop, item));
+          queue.wait(loop.take);
           return;
         }
         const processing = this.dispatchRequest(next.request, next.clientAddress);
