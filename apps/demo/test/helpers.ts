@@ -5,16 +5,13 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import dgram from 'node:dgram';
-import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { tempDir as sharedTempDir, WAIT_MS, withDeadline } from '../../../test-support/fixtures.js';
 
 export const BIN: string = fileURLToPath(new URL('../bin/sockserve-demo.js', import.meta.url));
 
-/** The longest a test waits for something the CLI must do (a bound, not a timing assertion). */
-export const WAIT_MS = 10_000;
+export { WAIT_MS, withDeadline };
 
 export interface Exit {
   code: number | null;
@@ -147,22 +144,7 @@ export function parseUrl(url: string): Endpoint {
 }
 
 /** A temporary directory for Unix socket paths, removed on dispose. */
-export function tempDir(): { file(name: string): string; [Symbol.dispose](): void } {
-  const path = mkdtempSync(join(tmpdir(), 'sockserve-demo-'));
-  return {
-    file: (name) => join(path, name),
-    [Symbol.dispose]: () => rmSync(path, { recursive: true, force: true }),
-  };
-}
-
-/** `promise`, or a rejection naming `what` after WAIT_MS. */
-export function withDeadline<T>(promise: Promise<T>, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const expired = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no ${what} within ${WAIT_MS} ms`)), WAIT_MS);
-  });
-  return Promise.race([promise, expired]).finally(() => clearTimeout(timer));
-}
+export const tempDir = (): ReturnType<typeof sharedTempDir> => sharedTempDir('sockserve-demo-');
 
 /** Sends `data` over a stream connection, half-closes, and returns everything the server sent back. */
 export async function streamRoundTrip(endpoint: Endpoint, data: string): Promise<string> {

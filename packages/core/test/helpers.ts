@@ -1,23 +1,17 @@
 /** Test fixtures: real sockets on loopback and temporary Unix paths, closed by the tests that open them. */
 import dgram from 'node:dgram';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import net from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import type net from 'node:net';
 import v8 from 'node:v8';
 import { runInNewContext } from 'node:vm';
+import { connect, readAll, tempDir as sharedTempDir } from '../../../test-support/fixtures.js';
 import type { InetAddress, UnixAddress } from '../src/address.js';
 import { UnixDatagramSocket } from '../src/servers/unix-datagram-socket.js';
 
+export { connect, readAll };
+
 /** A temporary directory for Unix socket paths; removed by `[Symbol.dispose]`. */
-export function tempDir(): { path: string; file(name: string): string; [Symbol.dispose](): void } {
-  const path = mkdtempSync(join(tmpdir(), 'sockserve-'));
-  return {
-    path,
-    file: (name) => join(path, name),
-    [Symbol.dispose]: () => rmSync(path, { recursive: true, force: true }),
-  };
-}
+export const tempDir = (): ReturnType<typeof sharedTempDir> => sharedTempDir('sockserve-');
 
 /** What the fixtures use of a server (structural, so servers from src and from dist both fit). */
 interface AnyServer {
@@ -40,32 +34,6 @@ export async function serving<S extends AnyServer>(
       await server.serverClose();
       await loop;
     },
-  });
-}
-
-/** Connects to a TCP or Unix stream server. */
-export function connect(address: InetAddress | UnixAddress): Promise<net.Socket> {
-  return new Promise((resolve, reject) => {
-    const socket =
-      'path' in address
-        ? net.connect({ path: address.path })
-        : net.connect({ host: address.host, port: address.port });
-    socket.once('connect', () => {
-      socket.off('error', reject);
-      resolve(socket);
-    });
-    socket.once('error', reject);
-  });
-}
-
-/** Everything the peer sends until it closes (resolves on 'end' or 'close'; rejects on error). */
-export function readAll(socket: net.Socket): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
-    socket.once('end', () => resolve(Buffer.concat(chunks)));
-    socket.once('close', () => resolve(Buffer.concat(chunks)));
-    socket.once('error', reject);
   });
 }
 

@@ -1,23 +1,20 @@
 /** Test fixtures: real sockets on loopback and temporary Unix paths, closed by the tests that open them. */
 import dgram from 'node:dgram';
-import { mkdtempSync, rmSync } from 'node:fs';
-import net from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
+import type net from 'node:net';
 import { type BaseServer, type InetAddress, type UnixAddress, UnixDatagramSocket } from '@sockserve/core';
+import {
+  connect,
+  readAll,
+  tempDir as sharedTempDir,
+  WAIT_MS,
+  withDeadline,
+} from '../../../test-support/fixtures.js';
 
-/** How long a test waits for something the server must do, at most (a bound, not a timing assertion). */
-export const WAIT_MS = 10_000;
+export { connect, readAll, WAIT_MS, withDeadline };
 
 /** A temporary directory for Unix socket paths; removed by `[Symbol.dispose]`. */
-export function tempDir(): { path: string; file(name: string): string; [Symbol.dispose](): void } {
-  const path = mkdtempSync(join(tmpdir(), 'sockserve-handlers-'));
-  return {
-    path,
-    file: (name) => join(path, name),
-    [Symbol.dispose]: () => rmSync(path, { recursive: true, force: true }),
-  };
-}
+export const tempDir = (): ReturnType<typeof sharedTempDir> => sharedTempDir('sockserve-handlers-');
 
 type AnyServer = BaseServer<any, any, any>;
 
@@ -37,32 +34,6 @@ export async function serving<S extends AnyServer>(
       await server.serverClose();
       await loop;
     },
-  });
-}
-
-/** Connects to a TCP or Unix stream server. */
-export function connect(address: InetAddress | UnixAddress): Promise<net.Socket> {
-  return new Promise((resolve, reject) => {
-    const socket =
-      'path' in address
-        ? net.connect({ path: address.path })
-        : net.connect({ host: address.host, port: address.port });
-    socket.once('connect', () => {
-      socket.off('error', reject);
-      resolve(socket);
-    });
-    socket.once('error', reject);
-  });
-}
-
-/** Everything the peer sends until it closes its side (resolves on 'end' or 'close'). */
-export function readAll(socket: net.Socket): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
-    socket.once('end', () => resolve(Buffer.concat(chunks)));
-    socket.once('close', () => resolve(Buffer.concat(chunks)));
-    socket.once('error', reject);
   });
 }
 
@@ -100,15 +71,6 @@ export async function unixDatagramRoundTrip(
     await socket.close();
     rmSync(clientPath, { force: true });
   }
-}
-
-/** `promise`, or a rejection naming `what` after WAIT_MS. */
-export function withDeadline<T>(promise: Promise<T>, what: string, ms: number = WAIT_MS): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const expired = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no ${what} within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, expired]).finally(() => clearTimeout(timer));
 }
 
 /** Waits until `predicate()` holds, polling every 5 ms, for at most `ms`. */

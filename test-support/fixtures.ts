@@ -1,0 +1,63 @@
+/**
+ * Test fixtures every workspace's tests share: temporary directories for Unix socket paths, stream
+ * clients on real sockets, and a bound on how long a test waits. Node built-ins only, so the tests
+ * of core (against its source) and of the other packages (against core's build) can all use it.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/** How long a test waits for something the server must do, at most (a bound, not a timing assertion). */
+export const WAIT_MS = 10_000;
+
+/** A temporary directory (named `prefix…`) for Unix socket paths; removed by `[Symbol.dispose]`. */
+export function tempDir(prefix: string): {
+  path: string;
+  file(name: string): string;
+  [Symbol.dispose](): void;
+} {
+  const path = mkdtempSync(join(tmpdir(), prefix));
+  return {
+    path,
+    file: (name) => join(path, name),
+    [Symbol.dispose]: () => rmSync(path, { recursive: true, force: true }),
+  };
+}
+
+/** Connects to a TCP (`{ host, port }`) or Unix stream (`{ path }`) server. */
+export function connect(
+  address: { host: string; port: number; family?: string } | { path: string },
+): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const socket =
+      'path' in address
+        ? net.connect({ path: address.path })
+        : net.connect({ host: address.host, port: address.port });
+    socket.once('connect', () => {
+      socket.off('error', reject);
+      resolve(socket);
+    });
+    socket.once('error', reject);
+  });
+}
+
+/** Everything the peer sends until it closes (resolves on 'end' or 'close'; rejects on error). */
+export function readAll(socket: net.Socket): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+    socket.once('end', () => resolve(Buffer.concat(chunks)));
+    socket.once('close', () => resolve(Buffer.concat(chunks)));
+    socket.once('error', reject);
+  });
+}
+
+/** `promise`, or a rejection naming `what` after `ms` (default WAIT_MS). */
+export function withDeadline<T>(promise: Promise<T>, what: string, ms: number = WAIT_MS): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no ${what} within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, expired]).finally(() => clearTimeout(timer));
+}
