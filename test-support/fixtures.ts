@@ -1,8 +1,9 @@
 /**
  * Test fixtures every workspace's tests share: temporary directories for Unix socket paths, stream
- * clients on real sockets, and a bound on how long a test waits. Node built-ins only, so the tests
+ * and UDP clients on real sockets, and a bound on how long a test waits. Node built-ins only, so the tests
  * of core (against its source) and of the other packages (against core's build) can all use it.
  */
+import dgram from 'node:dgram';
 import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -60,4 +61,21 @@ export function withDeadline<T>(promise: Promise<T>, what: string, ms: number = 
     timer = setTimeout(() => reject(new Error(`no ${what} within ${ms} ms`)), ms);
   });
   return Promise.race([promise, expired]).finally(() => clearTimeout(timer));
+}
+
+/** Sends one UDP datagram to `{ host, port, family }` and waits (at most WAIT_MS) for one reply. */
+export async function udpRoundTrip(
+  address: { host: string; port: number; family: 'IPv4' | 'IPv6' },
+  data: Buffer,
+): Promise<Buffer> {
+  const socket = dgram.createSocket(address.family === 'IPv6' ? 'udp6' : 'udp4');
+  try {
+    const reply = new Promise<Buffer>((resolve) => socket.once('message', resolve));
+    await new Promise<void>((resolve, reject) =>
+      socket.send(data, address.port, address.host, (error) => (error ? reject(error) : resolve())),
+    );
+    return await withDeadline(reply, 'a UDP reply');
+  } finally {
+    socket.close();
+  }
 }

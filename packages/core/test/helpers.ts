@@ -1,14 +1,12 @@
-/** Test fixtures: real sockets on loopback and temporary Unix paths, closed by the tests that open them. */
-import dgram from 'node:dgram';
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import type net from 'node:net';
 import v8 from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { connect, readAll, tempDir as sharedTempDir } from '../../../test-support/fixtures.js';
+import { connect, readAll, tempDir as sharedTempDir, udpRoundTrip } from '../../../test-support/fixtures.js';
 import type { InetAddress, UnixAddress } from '../src/address.js';
 import { UnixDatagramSocket } from '../src/servers/unix-datagram-socket.js';
 
-export { connect, readAll };
+export { connect, readAll, udpRoundTrip };
 
 /** A temporary directory for Unix socket paths; removed by `[Symbol.dispose]`. */
 export const tempDir = (): ReturnType<typeof sharedTempDir> => sharedTempDir('sockserve-');
@@ -67,20 +65,6 @@ export async function streamRoundTrip(address: InetAddress | UnixAddress, data: 
     return await readBytes(socket, data.length);
   } finally {
     socket.destroy();
-  }
-}
-
-/** Sends one UDP datagram and waits for one reply. */
-export async function udpRoundTrip(address: InetAddress, data: Buffer): Promise<Buffer> {
-  const socket = dgram.createSocket(address.family === 'IPv6' ? 'udp6' : 'udp4');
-  try {
-    const reply = new Promise<Buffer>((resolve) => socket.once('message', resolve));
-    await new Promise<void>((resolve, reject) =>
-      socket.send(data, address.port, address.host, (error) => (error ? reject(error) : resolve())),
-    );
-    return await reply;
-  } finally {
-    socket.close();
   }
 }
 

@@ -1,5 +1,3 @@
-/** Test fixtures: real sockets on loopback and temporary Unix paths, closed by the tests that open them. */
-import dgram from 'node:dgram';
 import { rmSync } from 'node:fs';
 import type net from 'node:net';
 import { type BaseServer, type InetAddress, type UnixAddress, UnixDatagramSocket } from '@sockserve/core';
@@ -7,11 +5,12 @@ import {
   connect,
   readAll,
   tempDir as sharedTempDir,
+  udpRoundTrip,
   WAIT_MS,
   withDeadline,
 } from '../../../test-support/fixtures.js';
 
-export { connect, readAll, WAIT_MS, withDeadline };
+export { connect, readAll, udpRoundTrip, WAIT_MS, withDeadline };
 
 /** A temporary directory for Unix socket paths; removed by `[Symbol.dispose]`. */
 export const tempDir = (): ReturnType<typeof sharedTempDir> => sharedTempDir('sockserve-handlers-');
@@ -40,20 +39,6 @@ export async function serving<S extends AnyServer>(
 /** Resolves after a turn of the event loop and `ms` milliseconds (pacing only, never asserted). */
 export function pause(ms: number = 0): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** Sends one UDP datagram and waits for one reply. */
-export async function udpRoundTrip(address: InetAddress, data: Buffer): Promise<Buffer> {
-  const socket = dgram.createSocket(address.family === 'IPv6' ? 'udp6' : 'udp4');
-  try {
-    const reply = new Promise<Buffer>((resolve) => socket.once('message', resolve));
-    await new Promise<void>((resolve, reject) =>
-      socket.send(data, address.port, address.host, (error) => (error ? reject(error) : resolve())),
-    );
-    return await withDeadline(reply, 'a UDP reply');
-  } finally {
-    socket.close();
-  }
 }
 
 /** Sends one Unix datagram from a socket bound at `clientPath` and waits for one reply. */
