@@ -57,6 +57,7 @@ export {
   type DatagramServerOptions,
   type DatagramSocket,
 } from './servers/datagram-server.js';
+export { PeerAddress } from './servers/peer-address.js';
 export { StreamServer, type StreamServerOptions } from './servers/stream-server.js';
 export { TCPServer, type TCPServerOptions } from './servers/tcp-server.js';
 export { UDPServer, type UDPServerOptions } from './servers/udp-server.js';

@@ -1,9 +1,10 @@
-import type net from 'node:net';
+import net from 'node:net';
 import { familyOf, formatAddress, type InetAddress, type InetBindAddress } from '../address.js';
 import { ErrorCodes, SockserveError } from '../errors.js';
 import type { RequestHandlerClass } from '../handlers/base-request-handler.js';
 import { assertReusePort } from '../node-features.js';
 import { optional, validateBoolean, validatePort, validateSeconds, validateString } from '../validators.js';
+import { inetAddressOf, PeerAddress } from './peer-address.js';
 import { StreamServer, type StreamServerOptions } from './stream-server.js';
 
 export interface TCPServerOptions extends StreamServerOptions {
@@ -17,16 +18,6 @@ export interface TCPServerOptions extends StreamServerOptions {
   keepAlive?: boolean | number;
   /** With host `::`, accept IPv6 only (no IPv4-mapped clients). Default false. */
   ipv6Only?: boolean;
-}
-
-/** The TCP address a client connected from. */
-export function inetAddressOf(socket: net.Socket | net.DropArgument | undefined): InetAddress {
-  const host = socket?.remoteAddress ?? '';
-  return {
-    host,
-    port: socket?.remotePort ?? 0,
-    family: socket?.remoteFamily === 'IPv6' ? 'IPv6' : familyOf(host),
-  };
 }
 
 /** The address a TCP or UDP server was asked to bind: `host` defaults to 127.0.0.1; `''` is every interface. */
@@ -110,8 +101,16 @@ export class TCPServer extends StreamServer<InetAddress, InetAddress> {
     this.serverAddress = { host: bound.address, port: bound.port, family: familyOf(bound.address) };
   }
 
+  /**
+   * A `PeerAddress`, read when first used; read at once when something listens for `request-end` or
+   * `request-error`, which may come after the connection closed.
+   */
   protected override clientAddressOf(socket: net.Socket | net.DropArgument | undefined): InetAddress {
-    return inetAddressOf(socket);
+    if (!(socket instanceof net.Socket)) return inetAddressOf(socket);
+    if (this.listenerCount('request-end') > 0 || this.listenerCount('request-error') > 0) {
+      return inetAddressOf(socket);
+    }
+    return new PeerAddress(socket);
   }
 
   protected override describeAddress(): string {

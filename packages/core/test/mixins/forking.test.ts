@@ -72,6 +72,20 @@ describe.each([
     expect(pid).not.toBe(process.pid);
     expect(childProcessesOf(process.pid)).toContain(pid);
   });
+
+  it("gives the child's handler the client's address as plain data", async () => {
+    await using server = await serving(make());
+    const client = await lineClient(server.serverAddress);
+    try {
+      expect(JSON.parse(await client.ask('addr'))).toEqual({
+        host: '127.0.0.1',
+        port: client.socket.localPort,
+        family: 'IPv4',
+      });
+    } finally {
+      client.socket.destroy();
+    }
+  });
 });
 
 describe('forking parent behaviour', () => {

@@ -8,6 +8,7 @@ import { ErrorCodes, SockserveError } from '../../errors.js';
 import type { RequestHandlerClass } from '../../handlers/base-request-handler.js';
 import type { BaseServer } from '../../servers/base-server.js';
 import type { DatagramRequest, DatagramSocket } from '../../servers/datagram-server.js';
+import { plainAddress } from '../../servers/peer-address.js';
 import { StreamServer } from '../../servers/stream-server.js';
 import { TCPServer, type TCPServerOptions } from '../../servers/tcp-server.js';
 import { UDPServer, type UDPServerOptions } from '../../servers/udp-server.js';
@@ -333,7 +334,7 @@ export function ForkingMixIn<TBase extends ServerClass>(Base: TBase): TBase & Fo
       };
       if (job.request instanceof net.Socket) {
         child.send(
-          { sockserve: 'connection', id: job.id, clientAddress: job.clientAddress },
+          { sockserve: 'connection', id: job.id, clientAddress: plainAddress(job.clientAddress) },
           job.request,
           { keepOpen: false },
           onSent,

@@ -1,0 +1,70 @@
+import type net from 'node:net';
+import { inspect } from 'node:util';
+import { familyOf, type InetAddress } from '../address.js';
+
+/** The TCP address of a socket's peer (or of Node's `drop` data), read at once. */
+export function inetAddressOf(socket: net.Socket | net.DropArgument | undefined): InetAddress {
+  const host = socket?.remoteAddress ?? '';
+  const family = socket?.remoteFamily;
+  return {
+    host,
+    port: socket?.remotePort ?? 0,
+    family: family === 'IPv4' || family === 'IPv6' ? family : familyOf(host),
+  };
+}
+
+/**
+ * A TCP client's address, read from its socket the first time a field is used. Node's accept does
+ * not return the peer's address, and asking for it is a system call that most handlers never need,
+ * so a server does not make it for every connection. Once read it is kept (and the socket let go).
+ *
+ * `host`, `port` and `family` are getters: destructuring and `toMatchObject` see them; `toJSON()`
+ * (also used by `JSON.stringify`) gives a plain `{ host, port, family }` for spreading or cloning.
+ * A connection that closed (a reset, say) before anything read its address has host `''`, port 0.
+ */
+export class PeerAddress implements InetAddress {
+  #socket: net.Socket | undefined;
+  #address: InetAddress | undefined;
+
+  constructor(socket: net.Socket) {
+    this.#socket = socket;
+  }
+
+  get host(): string {
+    return this.#read().host;
+  }
+
+  get port(): number {
+    return this.#read().port;
+  }
+
+  get family(): InetAddress['family'] {
+    return this.#read().family;
+  }
+
+  /** The address as a plain object. */
+  toJSON(): InetAddress {
+    return { ...this.#read() };
+  }
+
+  #read(): InetAddress {
+    if (this.#address === undefined) {
+      this.#address = inetAddressOf(this.#socket);
+      this.#socket = undefined;
+    }
+    return this.#address;
+  }
+}
+
+// `util.inspect` and `console.log` show the plain address (defined here: isolatedDeclarations cannot
+// type a computed method name).
+Object.defineProperty(PeerAddress.prototype, inspect.custom, {
+  value(this: PeerAddress): InetAddress {
+    return this.toJSON();
+  },
+});
+
+/** A client address as plain data (for the structured clone that carries it to a child process). */
+export function plainAddress(address: unknown): unknown {
+  return address instanceof PeerAddress ? address.toJSON() : address;
+}

@@ -1,0 +1,80 @@
+/**
+ * A TCP request's client address: read from the socket when first used, so a server that never
+ * looks at it makes no getpeername() call; read at accept when request-end/request-error listeners
+ * may need it after the connection closed.
+ */
+import { inspect } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { type InetAddress, PeerAddress, StreamRequestHandler, ThreadingTCPServer } from '../../src/index.js';
+import { connect, deferred, readAll, serving } from '../helpers.js';
+
+const LOOPBACK = { host: '127.0.0.1', port: 0 };
+
+/** Runs one connection against a server whose handler reports its clientAddress, as `seen` says. */
+async function addressOfOneClient(
+  seen: (handler: StreamRequestHandler) => unknown,
+  listen?: (server: ThreadingTCPServer) => void,
+): Promise<{ reported: unknown; localPort: number }> {
+  const reported = deferred<unknown>();
+  class Reporter extends StreamRequestHandler {
+    override handle(): void {
+      reported.resolve(seen(this));
+    }
+  }
+  await using server = await serving(new ThreadingTCPServer(LOOPBACK, Reporter));
+  listen?.(server);
+  const socket = await connect(server.serverAddress);
+  const localPort = socket.localPort!;
+  await readAll(socket);
+  return { reported: await reported.promise, localPort };
+}
+
+describe('PeerAddress', () => {
+  it('reads host, port and family of the client, and gives them as plain data', async () => {
+    const { reported, localPort } = await addressOfOneClient((handler) => {
+      const address = handler.clientAddress as InetAddress;
+      const { host, port, family } = address;
+      return { fields: { host, port, family }, json: JSON.parse(JSON.stringify(address)), address };
+    });
+    const expected = { host: '127.0.0.1', port: localPort, family: 'IPv4' };
+    const { fields, json, address } = reported as { fields: unknown; json: unknown; address: PeerAddress };
+    expect(fields).toEqual(expected);
+    expect(json).toEqual(expected);
+    expect(address).toBeInstanceOf(PeerAddress);
+    expect(address.toJSON()).toEqual(expected);
+    expect(address).toMatchObject(expected);
+    expect(inspect(address)).toBe(inspect(expected));
+  });
+
+  it('keeps an address once read, after the connection closed', async () => {
+    const { reported, localPort } = await addressOfOneClient((handler) => {
+      const address = handler.clientAddress as InetAddress;
+      void address.port; // read while open
+      handler.request.destroy();
+      return { ...(address as PeerAddress).toJSON() };
+    });
+    expect(reported).toEqual({ host: '127.0.0.1', port: localPort, family: 'IPv4' });
+  });
+
+  it('is not read at accept: a connection closed before anything read it has no address', async () => {
+    const { reported } = await addressOfOneClient((handler) => {
+      handler.request.destroy();
+      return (handler.clientAddress as PeerAddress).toJSON();
+    });
+    expect(reported).toEqual({ host: '', port: 0, family: 'IPv4' });
+  });
+
+  it.each(['request-end', 'request-error'] as const)(
+    'is read at accept when something listens for %s',
+    async (event) => {
+      const { reported, localPort } = await addressOfOneClient(
+        (handler) => {
+          handler.request.destroy();
+          return { ...handler.clientAddress };
+        },
+        (server) => server.on(event, () => {}),
+      );
+      expect(reported).toEqual({ host: '127.0.0.1', port: localPort, family: 'IPv4' });
+    },
+  );
+});
