@@ -2,11 +2,17 @@ import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import type net from 'node:net';
 import v8 from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { connect, readAll, tempDir as sharedTempDir, udpRoundTrip } from '../../../test-support/fixtures.js';
+import {
+  connect,
+  readAll,
+  tempDir as sharedTempDir,
+  udpRoundTrip,
+  withDeadline,
+} from '../../../test-support/fixtures.js';
 import type { InetAddress, UnixAddress } from '../src/address.js';
 import { UnixDatagramSocket } from '../src/servers/unix-datagram-socket.js';
 
-export { connect, readAll, udpRoundTrip };
+export { connect, readAll, udpRoundTrip, withDeadline };
 
 /** A temporary directory for Unix socket paths; removed by `[Symbol.dispose]`. */
 export const tempDir = (): ReturnType<typeof sharedTempDir> => sharedTempDir('sockserve-');

@@ -22,6 +22,14 @@ export interface UDPServerOptions extends DatagramServerOptions {
   sendBufferSize?: number;
 }
 
+type SendCallback = (error: Error | null) => void;
+
+interface OutgoingDatagram {
+  data: Uint8Array;
+  address: InetAddress;
+  callback: SendCallback;
+}
+
 /**
  * A UDP server: each datagram is one request, handled one at a time (ThreadingUDPServer runs them
  * concurrently). Reply with a DatagramRequestHandler's `wfile`, or `this.socket.sendTo(data, address)`.
@@ -34,6 +42,8 @@ export class UDPServer extends DatagramServer<InetAddress> {
   ipv6Only: boolean;
   recvBufferSize: number | undefined;
   sendBufferSize: number | undefined;
+  /** Datagrams waiting for the end of this turn of the event loop (`#send`). */
+  #outbox: OutgoingDatagram[] = [];
 
   constructor(
     serverAddress: InetBindAddress,
@@ -110,6 +120,7 @@ export class UDPServer extends DatagramServer<InetAddress> {
   protected override closeSocket(): Promise<void> {
     const socket = this.socket;
     if (socket === undefined) return Promise.resolve();
+    this.#flush(); // replies already made still go out
     return new Promise((resolve) => socket.close(() => resolve()));
   }
 
@@ -126,14 +137,33 @@ export class UDPServer extends DatagramServer<InetAddress> {
     });
   }
 
-  #send(data: Uint8Array, address: InetAddress, callback: (error: Error | null) => void): void {
-    const socket = this.socket;
-    if (socket === undefined) {
-      callback(new Error(`${formatAddress(this.serverAddress, 'udp')} is not bound`));
-      return;
-    }
-    socket.send(data, address.port, address.host, callback);
+  /**
+   * Queues a datagram for the end of this turn of the event loop. dgram calls a send's callback on
+   * the next tick, and a tick per datagram costs more than the datagram itself; sending every reply
+   * of a turn together lets all their callbacks share one pass of the tick queue.
+   */
+  #send(data: Uint8Array, address: InetAddress, callback: SendCallback): void {
+    if (this.#outbox.push({ data, address, callback }) === 1) setImmediate(this.#flush);
   }
+
+  /** Sends the queued datagrams, in order. */
+  readonly #flush = (): void => {
+    const outbox = this.#outbox;
+    if (outbox.length === 0) return;
+    this.#outbox = [];
+    const socket = this.socket;
+    for (const { data, address, callback } of outbox) {
+      if (socket === undefined) {
+        callback(new Error(`${formatAddress(this.serverAddress, 'udp')} is not bound`));
+        continue;
+      }
+      try {
+        socket.send(data, address.port, address.host, callback);
+      } catch (error) {
+        callback(error as Error); // the socket was closed
+      }
+    }
+  };
 
   protected override describeClient(clientAddress: InetAddress): string {
     return formatAddress(clientAddress, 'udp');

@@ -4,6 +4,7 @@
  */
 import dgram from 'node:dgram';
 import { describe, expect, it } from 'vitest';
+import type { InetAddress } from '../../src/address.js';
 import {
   DatagramRequestHandler,
   ErrorCodes,
@@ -19,9 +20,35 @@ import {
   UnixStreamServer,
 } from '../../src/index.js';
 import { UnixDatagramSocket } from '../../src/servers/unix-datagram-socket.js';
-import { once, serving, streamRoundTrip, tempDir, udpRoundTrip, unixDatagramRoundTrip } from '../helpers.js';
+import {
+  once,
+  serving,
+  streamRoundTrip,
+  tempDir,
+  udpRoundTrip,
+  unixDatagramRoundTrip,
+  withDeadline,
+} from '../helpers.js';
 
 const TEST_STR = Buffer.from('hello world\n');
+
+/** Sends one datagram and collects the first `count` datagrams that come back, as strings. */
+async function udpReplies(address: InetAddress, text: string, count: number): Promise<string[]> {
+  const client = dgram.createSocket('udp4');
+  try {
+    const replies: string[] = [];
+    const all = new Promise<string[]>((resolve) => {
+      client.on('message', (reply) => {
+        replies.push(String(reply));
+        if (replies.length === count) resolve(replies);
+      });
+    });
+    client.send(text, address.port, address.host);
+    return await withDeadline(all, `${count} replies from udp://${address.host}:${address.port}`);
+  } finally {
+    client.close();
+  }
+}
 
 class LineEchoHandler extends StreamRequestHandler {
   override async handle(): Promise<void> {
@@ -104,6 +131,36 @@ describe.each([
       client.close();
     }
     expect(await udpRoundTrip(server.serverAddress, TEST_STR)).toEqual(TEST_STR);
+  });
+
+  it('sends the datagrams of a request in the order they were made, however they were made', async () => {
+    class ThreeReplies extends DatagramRequestHandler<UDPServer, InetAddress> {
+      override handle(): void {
+        this.socket.send(Buffer.from('1'), this.clientAddress);
+        void this.socket.sendTo(Buffer.from('2'), this.clientAddress);
+        void this.wfile.write('3');
+      }
+    }
+    await using server = await serving(new Server({ host: '127.0.0.1', port: 0 }, ThreeReplies));
+    expect(await udpReplies(server.serverAddress, 'go', 3)).toEqual(['1', '2', '3']);
+  });
+
+  it('still sends the replies made just before serverClose()', async () => {
+    class ReplyThenClose extends DatagramRequestHandler<UDPServer, InetAddress> {
+      override handle(): void {
+        void this.wfile.write(this.packet);
+        void this.server.serverClose();
+      }
+    }
+    const server = new Server({ host: '127.0.0.1', port: 0 }, ReplyThenClose);
+    const errors: unknown[] = [];
+    server.on('socket-error', (error) => errors.push(error));
+    await server.listen();
+    const loop = server.serveForever();
+    expect(await udpReplies(server.serverAddress, 'last words', 1)).toEqual(['last words']);
+    await server.serverClose();
+    await loop;
+    expect(errors).toEqual([]);
   });
 
   it('works on IPv6 loopback', async () => {
