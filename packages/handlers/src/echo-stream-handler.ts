@@ -1,15 +1,21 @@
 /**
  * `EchoStreamHandler`: RFC 862 echo over stream sockets (TCP, Unix), byte for byte.
  */
+import type net from 'node:net';
 import { StreamRequestHandler } from '@sockserve/core';
+
+function resumeReading(this: net.Socket): void {
+  this.resume();
+}
 
 /**
  * Sends back every byte it receives, unchanged and in order (RFC 862). When the client half-closes,
  * every byte still to echo is sent, then the server closes its side.
  *
- * It moves bytes straight from the socket to itself, pausing reads while the socket's write buffer is
- * full (as `readable.pipe()` does), so it is as fast as a hand-written `node:net` echo; it therefore
- * creates no `rfile`/`wfile`. The same echo written with them, as a user would:
+ * It reads in place (`receiveBufferSize`): the server reads into buffers it reuses and each chunk is
+ * written straight back, reading paused while the socket's write buffer is full (as
+ * `readable.pipe()` does). So it creates no `rfile`/`wfile`. The same echo written with them, as a
+ * user would:
  *
  * ```ts
  * class MyEcho extends StreamRequestHandler {
@@ -23,32 +29,15 @@ import { StreamRequestHandler } from '@sockserve/core';
  * `disableNagleAlgorithm`. A reset by the client ends the request quietly.
  */
 export class EchoStreamHandler extends StreamRequestHandler {
+  static override receiveBufferSize: number | undefined = 256 * 1024;
+
   override setup(): void {
-    this.connection = this.request;
-    if (this.disableNagleAlgorithm) this.connection.setNoDelay(true);
+    super.setup();
+    this.connection.on('drain', resumeReading);
   }
 
-  override handle(): Promise<void> | void {
-    const socket = this.connection;
-    if (socket.destroyed) return;
-    // Listeners are added once and never removed: the server ends and destroys the socket after
-    // handle(), and nothing else reads from it.
-    return new Promise<void>((resolve) => {
-      socket.on('data', (chunk: Buffer) => {
-        if (!socket.write(chunk)) socket.pause();
-      });
-      socket.on('drain', () => socket.resume());
-      // The client half-closed: the server sends what is still queued, then its FIN (shutdownRequest).
-      socket.on('end', resolve);
-      socket.on('close', resolve);
-      const timeout = this.timeout;
-      if (timeout !== undefined) {
-        socket.setTimeout(timeout * 1000, () => {
-          socket.pause();
-          resolve();
-        });
-      }
-      socket.resume();
-    });
+  /** Writes the chunk back; a full write buffer stops reading until it drains. */
+  override received(chunk: Buffer): boolean {
+    return this.connection.write(chunk);
   }
 }

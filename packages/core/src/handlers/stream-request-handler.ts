@@ -1,5 +1,6 @@
 import type net from 'node:net';
 import type { InetAddress, UnixAddress } from '../address.js';
+import { receiveChunks } from '../io/in-place-reads.js';
 import { StreamReader } from '../io/stream-reader.js';
 import { StreamWriter } from '../io/stream-writer.js';
 import { BaseRequestHandler } from './base-request-handler.js';
@@ -18,6 +19,18 @@ import { BaseRequestHandler } from './base-request-handler.js';
  * ```
  *
  * For subclasses: set `timeout`, `disableNagleAlgorithm` or `readBufferSize` as class fields.
+ *
+ * In-place reads, for handlers that consume each chunk as it arrives (an echo, a proxy, a parser that
+ * copies what it keeps): set the static `receiveBufferSize` and override `received()`.
+ *
+ * ```ts
+ * class Echo extends StreamRequestHandler {
+ *   static override receiveBufferSize = 64 * 1024;
+ *   override received(chunk: Buffer) {
+ *     return this.connection.write(chunk); // false: reading stops until connection.resume()
+ *   }
+ * }
+ * ```
  */
 export class StreamRequestHandler<
   Server = unknown,
@@ -36,13 +49,62 @@ export class StreamRequestHandler<
   /** Writes to the connection. */
   wfile!: StreamWriter;
 
+  /**
+   * In-place reads (set it in a subclass: `static override receiveBufferSize = 64 * 1024`): the server
+   * reads the connection into buffers of up to this many bytes that it reuses, with no allocation per
+   * read, and `handle()` passes each chunk to `received()`. `rfile` and `wfile` are not made: write to
+   * `connection`. In bytes; default undefined (`rfile` and `wfile`).
+   */
+  static receiveBufferSize: number | undefined = undefined;
+
+  /**
+   * In-place reads: called with each chunk. The chunk is a view of a reused buffer, valid until this
+   * returns or, when written to `connection`, until that write is done: copy what you keep. Return
+   * false to stop reading until `this.connection.resume()`. A throw ends the request with that error.
+   */
+  // biome-ignore lint/suspicious/noConfusingVoidType: returning nothing means "keep reading", as in Node's onread
+  received(_chunk: Buffer): boolean | void {}
+
   override setup(): void {
     this.connection = this.request;
     if (this.disableNagleAlgorithm) this.connection.setNoDelay(true);
+    if ((this.constructor as typeof StreamRequestHandler).receiveBufferSize !== undefined) return;
     this.rfile = new StreamReader(this.connection, {
       timeout: this.timeout,
       highWaterMark: this.readBufferSize,
     });
     this.wfile = new StreamWriter(this.connection);
+  }
+
+  /**
+   * In-place reads: gives the chunks to `received()` until the client half-closes (the server then
+   * sends what is queued and closes), the connection closes, or `timeout` seconds pass without data.
+   * Otherwise it does nothing: override it (a subclass in in-place mode that overrides it calls super).
+   */
+  override handle(): void | Promise<void> {
+    const socket = this.connection;
+    if ((this.constructor as typeof StreamRequestHandler).receiveBufferSize === undefined) return;
+    if (socket.destroyed || socket.readableEnded) return;
+    return new Promise<void>((resolve, reject) => {
+      let failure: { error: unknown } | undefined;
+      const done = (): void => (failure === undefined ? resolve() : reject(failure.error));
+      socket.on('end', done);
+      socket.on('close', done);
+      if (this.timeout !== undefined) {
+        socket.setTimeout(this.timeout * 1000, () => {
+          socket.pause();
+          resolve();
+        });
+      }
+      receiveChunks(socket, (chunk) => {
+        try {
+          return this.received(chunk);
+        } catch (error) {
+          failure = { error };
+          socket.destroy();
+          return false;
+        }
+      });
+    });
   }
 }

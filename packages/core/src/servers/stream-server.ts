@@ -1,6 +1,7 @@
 import net from 'node:net';
 import { bindError } from '../errors.js';
 import type { RequestHandlerClass } from '../handlers/base-request-handler.js';
+import { readInPlace } from '../io/in-place-reads.js';
 import { optional, validateInteger } from '../validators.js';
 import { BaseServer, type BaseServerOptions } from './base-server.js';
 
@@ -29,6 +30,8 @@ export abstract class StreamServer<Address, ClientAddress> extends BaseServer<
   maxConnections: number;
   /** True makes accepted sockets start paused (forking servers hand them on unread). */
   protected pauseOnConnect = false;
+  /** The handler class's `receiveBufferSize`: accepted sockets read in place (see StreamRequestHandler). */
+  readonly #receiveBufferSize: number | undefined;
 
   constructor(
     serverAddress: Address,
@@ -41,6 +44,12 @@ export abstract class StreamServer<Address, ClientAddress> extends BaseServer<
       Number.POSITIVE_INFINITY,
       (v, n) => (v === Number.POSITIVE_INFINITY ? v : validateInteger(v, n, 1)),
       'maxConnections',
+    );
+    this.#receiveBufferSize = optional<number | undefined>(
+      (RequestHandlerClass as { receiveBufferSize?: number }).receiveBufferSize,
+      undefined,
+      (v, n) => validateInteger(v, n, 1),
+      `${RequestHandlerClass.name}.receiveBufferSize`,
     );
   }
 
@@ -61,8 +70,11 @@ export abstract class StreamServer<Address, ClientAddress> extends BaseServer<
   protected override async serverBind(): Promise<void> {
     const server = net.createServer(this.serverOptions());
     if (Number.isFinite(this.maxConnections)) server.maxConnections = this.maxConnections;
+    // A forking parent (pauseOnConnect) hands its sockets on; only those read here read in place.
+    const inPlace = this.pauseOnConnect ? undefined : this.#receiveBufferSize;
     server.on('connection', (socket) => {
       socket.on('error', ignoreError);
+      if (inPlace !== undefined) readInPlace(socket, inPlace);
       this.enqueueRequest(socket, this.clientAddressOf(socket));
     });
     server.on('drop', (data) => this.emit('request-refused', 'max-connections', this.clientAddressOf(data)));

@@ -99,6 +99,19 @@ describe('forking parent behaviour', () => {
     expect(String(await reply)).toBe('one\ntwo\nthree\n');
   });
 
+  it('runs an in-place handler in its children (their sockets come from the parent)', async () => {
+    await using server = await serving(
+      new ForkingTCPServer(LOOPBACK, UnusedHandler, {
+        workers: 1,
+        handlerModule: { module: HANDLERS, exportName: 'InPlaceEcho' },
+      }),
+    );
+    const socket = await connect(server.serverAddress);
+    const reply = readAll(socket);
+    socket.end(TEST_STR);
+    expect(await reply).toEqual(TEST_STR);
+  });
+
   it('emits request-start and request-end for every request', async () => {
     await using server = await serving(
       new ForkingTCPServer(LOOPBACK, UnusedHandler, { workers: 1, handlerModule: streamModule }),
