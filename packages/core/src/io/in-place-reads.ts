@@ -44,7 +44,7 @@ interface InPlace {
 }
 
 /** Bytes of the slab slice a connection starts with. */
-const FIRST_BUFFER_BYTES = 1024;
+const FIRST_BUFFER_BYTES = 256;
 const SLAB_BYTES = 64 * 1024;
 
 const kInPlace = Symbol('sockserve.inPlace');
