@@ -32,6 +32,25 @@ describe('StreamRequestHandler, in-place reads', () => {
     expect(server.activeRequestCount).toBe(0);
   });
 
+  it('lets handle() await super.handle() to receive everything, then answer (the README example)', async () => {
+    class LineCounter extends StreamRequestHandler {
+      static override receiveBufferSize = 64 * 1024;
+      lines = 0;
+
+      override received(chunk: Buffer): void {
+        for (let at = chunk.indexOf(10); at !== -1; at = chunk.indexOf(10, at + 1)) this.lines += 1;
+      }
+
+      override async handle(): Promise<void> {
+        await super.handle();
+        this.connection.write(`${this.lines} lines\n`);
+      }
+    }
+    await using server = await serving(new ThreadingTCPServer(LOOPBACK, LineCounter));
+    const text = 'a line\n'.repeat(100_000); // 800 kB: many chunks, through the full-size buffer
+    expect(await ask(server, text)).toBe('100000 lines\n');
+  });
+
   it('makes no rfile or wfile', async () => {
     let made: unknown[] = [];
     class Probe extends UpperHandler {
