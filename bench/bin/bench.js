@@ -30,8 +30,8 @@ const HELP = `usage: npm run bench [-- [scenario...] [options]]
 
 scenarios: ${SCENARIOS.map((s) => s.id).join(', ')} (default: all)
 options:
-  --runs N          alternation rounds, every server once per round (default 5)
-  --duration S      measured seconds per run (default 2)
+  --runs N          alternation rounds, every server once per round (default 7)
+  --duration S      measured seconds per run (default 1.5)
   --warmup S        seconds of load before each measured window (default 0.3)
   --servers a,b     only these servers (ids: ${Object.keys(SERVERS).join(', ')})
   --update-readme   write the table into README.md between ${README_START} and ${README_END}
@@ -45,8 +45,8 @@ function parseOptions() {
   const { values, positionals } = parseArgs({
     allowPositionals: true,
     options: {
-      runs: { type: 'string', default: '5' },
-      duration: { type: 'string', default: '2' },
+      runs: { type: 'string', default: '7' },
+      duration: { type: 'string', default: '1.5' },
       warmup: { type: 'string', default: '0.3' },
       servers: { type: 'string' },
       'update-readme': { type: 'boolean', default: false },
