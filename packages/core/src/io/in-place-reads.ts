@@ -17,6 +17,11 @@
  */
 import type net from 'node:net';
 
+/** The `receiveBufferSize` a handler class asks for (a static field), if any. */
+export function receiveBufferSizeOf(RequestHandlerClass: unknown): unknown {
+  return (RequestHandlerClass as { receiveBufferSize?: unknown }).receiveBufferSize;
+}
+
 /** Called with each chunk read; return false to stop reading until `socket.resume()`. Must not throw. */
 // biome-ignore lint/suspicious/noConfusingVoidType: returning nothing means "keep reading", as in Node's onread
 export type ChunkReceiver = (chunk: Buffer) => boolean | void;
@@ -83,7 +88,9 @@ export function readInPlace(socket: net.Socket, size: number): boolean {
     typeof handle?.useUserBuffer !== 'function' ||
     socket.readableLength !== 0 ||
     socket.readableEnded ||
-    target[names.buffer] !== null
+    target[names.buffer] !== null ||
+    target[names.callback] !== null ||
+    target[names.generator] !== null
   ) {
     return false;
   }

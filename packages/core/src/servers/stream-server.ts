@@ -1,7 +1,7 @@
 import net from 'node:net';
 import { bindError } from '../errors.js';
 import type { RequestHandlerClass } from '../handlers/base-request-handler.js';
-import { readInPlace } from '../io/in-place-reads.js';
+import { readInPlace, receiveBufferSizeOf } from '../io/in-place-reads.js';
 import { optional, validateInteger } from '../validators.js';
 import { BaseServer, type BaseServerOptions } from './base-server.js';
 
@@ -46,7 +46,7 @@ export abstract class StreamServer<Address, ClientAddress> extends BaseServer<
       'maxConnections',
     );
     this.#receiveBufferSize = optional<number | undefined>(
-      (RequestHandlerClass as { receiveBufferSize?: number }).receiveBufferSize,
+      receiveBufferSizeOf(RequestHandlerClass),
       undefined,
       (v, n) => validateInteger(v, n, 1),
       `${RequestHandlerClass.name}.receiveBufferSize`,
@@ -70,7 +70,7 @@ export abstract class StreamServer<Address, ClientAddress> extends BaseServer<
   protected override async serverBind(): Promise<void> {
     const server = net.createServer(this.serverOptions());
     if (Number.isFinite(this.maxConnections)) server.maxConnections = this.maxConnections;
-    // A forking parent (pauseOnConnect) hands its sockets on; only those read here read in place.
+    // A forking parent (pauseOnConnect) hands its sockets on unread: its children read them in place.
     const inPlace = this.pauseOnConnect ? undefined : this.#receiveBufferSize;
     server.on('connection', (socket) => {
       socket.on('error', ignoreError);

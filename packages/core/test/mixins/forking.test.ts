@@ -99,7 +99,7 @@ describe('forking parent behaviour', () => {
     expect(String(await reply)).toBe('one\ntwo\nthree\n');
   });
 
-  it('runs an in-place handler in its children (their sockets come from the parent)', async () => {
+  it('runs an in-place handler in its children, reading in place there', async () => {
     await using server = await serving(
       new ForkingTCPServer(LOOPBACK, UnusedHandler, {
         workers: 1,
@@ -110,6 +110,10 @@ describe('forking parent behaviour', () => {
     const reply = readAll(socket);
     socket.end(TEST_STR);
     expect(await reply).toEqual(TEST_STR);
+    const probe = await connect(server.serverAddress);
+    const answer = readAll(probe);
+    probe.end('inplace?\n');
+    expect(String(await answer)).toBe('true\n');
   });
 
   it('emits request-start and request-end for every request', async () => {

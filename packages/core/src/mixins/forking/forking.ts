@@ -6,6 +6,7 @@ import { pathToFileURL } from 'node:url';
 import type { InetAddress, InetBindAddress, UnixAddress } from '../../address.js';
 import { ErrorCodes, SockserveError } from '../../errors.js';
 import type { RequestHandlerClass } from '../../handlers/base-request-handler.js';
+import { readInPlace, receiveBufferSizeOf } from '../../io/in-place-reads.js';
 import type { BaseServer } from '../../servers/base-server.js';
 import type { DatagramRequest, DatagramSocket } from '../../servers/datagram-server.js';
 import { plainAddress } from '../../servers/peer-address.js';
@@ -189,6 +190,9 @@ export function ForkingMixIn<TBase extends ServerClass>(Base: TBase): TBase & Fo
       this.#link = new ParentLink({
         connection: (socket, id, clientAddress) => {
           this.#ids.set(socket, id);
+          // Validated by the server's constructor, which ran in this child too.
+          const size = receiveBufferSizeOf(this.RequestHandlerClass);
+          if (typeof size === 'number') readInPlace(socket, size);
           void this.dispatchRequest(socket, clientAddress, true);
         },
         datagram: (packet, id, clientAddress) => {
