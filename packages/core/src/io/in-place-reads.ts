@@ -12,8 +12,9 @@
  * Handlers see the same thing either way.
  *
  * Buffers: a connection starts with a small slice of a shared slab (idle connections must stay
- * cheap), moves to a buffer of its own of the full size after a read that fills the slice, and
- * takes a fresh buffer after a read whose bytes the connection's pending writes still hold.
+ * cheap), moves to a buffer of its own eight times larger after each read that fills its buffer (up
+ * to the size asked for), and takes a fresh buffer after a read whose bytes the connection's pending
+ * writes still hold.
  */
 import type net from 'node:net';
 
@@ -50,7 +51,9 @@ interface InPlace {
 
 /** Bytes of the slab slice a connection starts with. */
 const FIRST_BUFFER_BYTES = 256;
-const SLAB_BYTES = 64 * 1024;
+/** Small, as Node's own Buffer pool: a long-lived connection keeps its whole slab alive. */
+const SLAB_BYTES = 8 * 1024;
+const GROWTH = 8;
 
 const kInPlace = Symbol('sockserve.inPlace');
 let fields: OnreadFields | null | undefined;
@@ -110,12 +113,15 @@ export function readInPlace(socket: net.Socket, size: number): boolean {
     return false;
   };
   target[names.generator] = (): Buffer => {
-    const small = state.buffer.length < state.size;
-    // A read that filled a small buffer moves the connection to a full one; bytes still queued to be
-    // written keep their buffer, so the next read goes to a fresh one.
-    if (state.filled && small) state.buffer = Buffer.allocUnsafeSlow(state.size);
-    else if (socket.writableLength > 0)
-      state.buffer = small ? firstBuffer() : Buffer.allocUnsafeSlow(state.size);
+    const length = state.buffer.length;
+    // A read that filled the buffer moves the connection to one GROWTH times larger (up to `size`), so
+    // a buffer is about as large as the connection's largest reads; bytes still queued to be written
+    // keep their buffer, so the next read goes to a fresh one.
+    if (state.filled && length < state.size) {
+      state.buffer = Buffer.allocUnsafeSlow(Math.min(state.size, length * GROWTH));
+    } else if (socket.writableLength > 0) {
+      state.buffer = length === FIRST_BUFFER_BYTES ? firstBuffer() : Buffer.allocUnsafeSlow(length);
+    }
     return state.buffer;
   };
   target[names.buffer] = state.buffer;
