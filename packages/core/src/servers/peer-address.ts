@@ -56,8 +56,8 @@ export class PeerAddress implements InetAddress {
   }
 }
 
-// `util.inspect` and `console.log` show the plain address (defined here: isolatedDeclarations cannot
-// type a computed method name).
+// `util.inspect` (and every logger built on it) shows the plain address. Defined here because
+// isolatedDeclarations cannot type a computed method name.
 Object.defineProperty(PeerAddress.prototype, inspect.custom, {
   value(this: PeerAddress): InetAddress {
     return this.toJSON();
