@@ -68,13 +68,29 @@ export async function udpRoundTrip(
   address: { host: string; port: number; family: 'IPv4' | 'IPv6' },
   data: Buffer,
 ): Promise<Buffer> {
+  const [reply] = await udpReplies(address, data, 1);
+  return reply!;
+}
+
+/** Sends one UDP datagram and waits (at most WAIT_MS) for the first `count` datagrams that come back. */
+export async function udpReplies(
+  address: { host: string; port: number; family: 'IPv4' | 'IPv6' },
+  data: Buffer | string,
+  count: number,
+): Promise<Buffer[]> {
   const socket = dgram.createSocket(address.family === 'IPv6' ? 'udp6' : 'udp4');
   try {
-    const reply = new Promise<Buffer>((resolve) => socket.once('message', resolve));
+    const replies: Buffer[] = [];
+    const all = new Promise<Buffer[]>((resolve) => {
+      socket.on('message', (reply) => {
+        replies.push(reply);
+        if (replies.length === count) resolve(replies);
+      });
+    });
     await new Promise<void>((resolve, reject) =>
       socket.send(data, address.port, address.host, (error) => (error ? reject(error) : resolve())),
     );
-    return await withDeadline(reply, 'a UDP reply');
+    return await withDeadline(all, count === 1 ? 'a UDP reply' : `${count} UDP replies`);
   } finally {
     socket.close();
   }

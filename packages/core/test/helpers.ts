@@ -6,13 +6,14 @@ import {
   connect,
   readAll,
   tempDir as sharedTempDir,
+  udpReplies,
   udpRoundTrip,
   withDeadline,
 } from '../../../test-support/fixtures.js';
 import type { InetAddress, UnixAddress } from '../src/address.js';
 import { UnixDatagramSocket } from '../src/servers/unix-datagram-socket.js';
 
-export { connect, readAll, udpRoundTrip, withDeadline };
+export { connect, readAll, udpReplies, udpRoundTrip, withDeadline };
 
 /** A temporary directory for Unix socket paths; removed by `[Symbol.dispose]`. */
 export const tempDir = (): ReturnType<typeof sharedTempDir> => sharedTempDir('sockserve-');
