@@ -1,6 +1,6 @@
 import type net from 'node:net';
 import type { InetAddress, UnixAddress } from '../address.js';
-import { receiveChunks } from '../io/in-place-reads.js';
+import { receiveBufferSizeOf, receiveChunks } from '../io/in-place-reads.js';
 import { StreamReader } from '../io/stream-reader.js';
 import { StreamWriter } from '../io/stream-writer.js';
 import { BaseRequestHandler } from './base-request-handler.js';
@@ -68,7 +68,7 @@ export class StreamRequestHandler<
   override setup(): void {
     this.connection = this.request;
     if (this.disableNagleAlgorithm) this.connection.setNoDelay(true);
-    if ((this.constructor as typeof StreamRequestHandler).receiveBufferSize !== undefined) return;
+    if (receiveBufferSizeOf(this.constructor) !== undefined) return;
     this.rfile = new StreamReader(this.connection, {
       timeout: this.timeout,
       highWaterMark: this.readBufferSize,
@@ -83,7 +83,7 @@ export class StreamRequestHandler<
    */
   override handle(): void | Promise<void> {
     const socket = this.connection;
-    if ((this.constructor as typeof StreamRequestHandler).receiveBufferSize === undefined) return;
+    if (receiveBufferSizeOf(this.constructor) === undefined) return;
     if (socket.destroyed || socket.readableEnded) return;
     return new Promise<void>((resolve, reject) => {
       let failure: { error: unknown } | undefined;
