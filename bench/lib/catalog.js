@@ -88,6 +88,11 @@ export const SERVERS = {
     short: 'sockserve echo',
     command: node('sockserve-udp.js'),
   },
+  'sockserve-udp-dgram': {
+    label: 'sockserve ThreadingUDPServer + {handler}',
+    short: 'sockserve echo, node:dgram only',
+    command: node('sockserve-udp.js', ['--no-batching']),
+  },
   'sockserve-udp-rwfile': {
     label: 'sockserve ThreadingUDPServer + user rfile/wfile echo',
     short: 'sockserve rfile/wfile echo',
@@ -198,10 +203,20 @@ export const SCENARIOS = [
     higherIsBetter: true,
     kind: 'load',
     loadgen: (o) => ['udp', '--conns', '32', '--size', '64', ...timed(o)],
-    servers: ['dgram', 'sockserve-udp', 'sockserve-udp-rwfile', 'python-udp', 'c-echo-udp'],
+    servers: [
+      'dgram',
+      'sockserve-udp',
+      'sockserve-udp-dgram',
+      'sockserve-udp-rwfile',
+      'python-udp',
+      'c-echo-udp',
+    ],
     targets: [
       { server: 'sockserve-udp', baseline: 'dgram', min: 0.95 },
       { server: 'sockserve-udp', baseline: 'python-udp', min: 1.0 },
+      // Without @sockserve/udp-native (not Linux, or not installed): reported, no target.
+      { server: 'sockserve-udp-dgram', baseline: 'dgram' },
+      { server: 'sockserve-udp-dgram', baseline: 'python-udp' },
       { server: 'sockserve-udp-rwfile', baseline: 'dgram' },
     ],
   },

@@ -6,7 +6,7 @@
  * are built and linked to the parent, silently: no listening line, no banner, no signal handlers
  * (the parent decides when its children stop).
  */
-import { formatAddress, isForkChild, type SocketAddress } from '@sockserve/core';
+import { formatAddress, isForkChild, type SocketAddress, UDPServer } from '@sockserve/core';
 import type { Logger } from './logger.js';
 import type { Output } from './output.js';
 import { type DemoServer, isForkingParent, SHUTDOWN_NOTICE, serverUrl } from './servers.js';
@@ -55,11 +55,22 @@ export async function serve(
   process.on('SIGTERM', onSignal);
   const loops = servers.map((demo) => demo.server.serveForever());
   for (const demo of servers) output.listening(serverUrl(demo));
+  for (const demo of servers)
+    if (demo.server instanceof UDPServer) logBatching(demo.server, log.child({ server: demo.label }));
   options.announce(servers);
   await Promise.all(loops);
   await stopping;
   log.info('stopped');
   return 0;
+}
+
+/** Says how a UDP server reads: many datagrams per system call, or (without the addon) one. */
+function logBatching(server: UDPServer, log: Logger): void {
+  if (server.batching) log.info('reads and sends datagrams in batches (@sockserve/udp-native)');
+  else
+    log.info(
+      'reads datagrams one at a time (node:dgram): @sockserve/udp-native is not installed or not built',
+    );
 }
 
 /** Builds and binds every server in order; on a failure closes those already bound and rethrows. */

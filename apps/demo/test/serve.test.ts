@@ -49,6 +49,8 @@ describe.each([
     await cli.until(() => cli.stderr.includes(`try: ${nc} `), 'hint');
 
     if (transport === 'udp') {
+      // @sockserve/udp-native is a dependency of the demo, built at install.
+      expect(cli.stderr).toContain('reads and sends datagrams in batches (@sockserve/udp-native)');
       expect(await datagramRoundTrip(endpoint, 'ping\n')).toBe('ping\n');
       expect(await datagramRoundTrip(endpoint, 'pong\n')).toBe('pong\n');
     } else {

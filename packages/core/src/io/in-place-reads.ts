@@ -6,8 +6,8 @@
  *
  * Node offers `onread` only to sockets it creates for `connect()`, not to accepted ones, so this
  * module turns an accepted socket into one the way Node's own constructor does (`useUserBuffer` on the
- * handle, and the socket's `onread` fields, found by their names). It is the one place in sockserve
- * that touches Node's internals: when anything it needs is missing (another Node.js version), or the
+ * handle, and the socket's `onread` fields, found by their names). It touches Node's internals (as
+ * does udp-batch.ts, for dgram): when anything it needs is missing (another Node.js version), or the
  * socket has already read, the socket is left as it is and chunks come from `'data'` events instead.
  * Handlers see the same thing either way.
  *

@@ -4,6 +4,7 @@ import { isIP } from 'node:net';
 import { formatAddress, type InetAddress, type InetBindAddress } from '../address.js';
 import { bindError } from '../errors.js';
 import type { RequestHandlerClass } from '../handlers/base-request-handler.js';
+import { type DatagramBatch, Outbox, openBatch } from '../io/udp-batch.js';
 import { assertReusePort } from '../node-features.js';
 import { optional, validateBoolean, validateInteger } from '../validators.js';
 import { type DatagramRequest, DatagramServer, type DatagramServerOptions } from './datagram-server.js';
@@ -20,15 +21,14 @@ export interface UDPServerOptions extends DatagramServerOptions {
   recvBufferSize?: number;
   /** SO_SNDBUF in bytes. Default: the system's. */
   sendBufferSize?: number;
+  /**
+   * Read and send many datagrams per system call (recvmmsg, sendmmsg) when the optional package
+   * `@sockserve/udp-native` is installed (Linux). Default true; false keeps node:dgram's one per call.
+   */
+  nativeBatching?: boolean;
 }
 
 type SendCallback = (error: Error | null) => void;
-
-interface OutgoingDatagram {
-  data: Uint8Array;
-  address: InetAddress;
-  callback: SendCallback;
-}
 
 /**
  * A UDP server: each datagram is one request, handled one at a time (ThreadingUDPServer runs them
@@ -42,8 +42,13 @@ export class UDPServer extends DatagramServer<InetAddress> {
   ipv6Only: boolean;
   recvBufferSize: number | undefined;
   sendBufferSize: number | undefined;
+  nativeBatching: boolean;
   /** Datagrams waiting for the end of this turn of the event loop (`#send`). */
-  #outbox: OutgoingDatagram[] = [];
+  #outbox = new Outbox();
+  /** Batched reading and sending, when `nativeBatching` found `@sockserve/udp-native`. */
+  #batch: DatagramBatch | null = null;
+  /** node:dgram has queued sends (the send buffer was full): later ones queue behind them. */
+  #dgramQueued = false;
 
   constructor(
     serverAddress: InetBindAddress,
@@ -66,6 +71,12 @@ export class UDPServer extends DatagramServer<InetAddress> {
       (v, n) => validateInteger(v, n, 1),
       'sendBufferSize',
     );
+    this.nativeBatching = optional(options.nativeBatching, true, validateBoolean, 'nativeBatching');
+  }
+
+  /** True while datagrams are read and sent in batches through `@sockserve/udp-native`. */
+  get batching(): boolean {
+    return this.#batch !== null;
   }
 
   protected override async serverBind(): Promise<void> {
@@ -104,14 +115,19 @@ export class UDPServer extends DatagramServer<InetAddress> {
       });
     });
     // After binding, errors of single sends come through their callbacks; others are reported.
-    socket.on('error', (error) => this.emit('socket-error', error));
-    socket.on('message', (packet, remote) => {
-      this.receive(packet, {
-        host: remote.address,
-        port: remote.port,
-        family: remote.family as 'IPv4' | 'IPv6',
+    const reportError = (error: Error): boolean => this.emit('socket-error', error);
+    socket.on('error', reportError);
+    const receive = (packet: Buffer, clientAddress: InetAddress): void => this.receive(packet, clientAddress);
+    this.#batch = this.nativeBatching ? openBatch(socket, this.maxPacketSize, receive, reportError) : null;
+    if (this.#batch === null) {
+      socket.on('message', (packet, remote) => {
+        receive(packet, {
+          host: remote.address,
+          port: remote.port,
+          family: remote.family as 'IPv4' | 'IPv6',
+        });
       });
-    });
+    }
     const local = socket.address();
     this.serverAddress = { host: local.address, port: local.port, family: local.family as 'IPv4' | 'IPv6' };
     this.socket = socket;
@@ -121,6 +137,7 @@ export class UDPServer extends DatagramServer<InetAddress> {
     const socket = this.socket;
     if (socket === undefined) return Promise.resolve();
     this.#flush(); // replies already made still go out
+    this.#batch?.close();
     return new Promise((resolve) => socket.close(() => resolve()));
   }
 
@@ -138,30 +155,41 @@ export class UDPServer extends DatagramServer<InetAddress> {
   }
 
   /**
-   * Queues a datagram for the end of this turn of the event loop. dgram calls a send's callback on
-   * the next tick, and a tick per datagram costs more than the datagram itself; sending every reply
-   * of a turn together lets all their callbacks share one pass of the tick queue.
+   * Queues a datagram for the end of this turn of the event loop, so that a turn's replies leave
+   * together: in one sendmmsg when batching, else with all their dgram callbacks (each one a tick of
+   * its own) in one pass of the tick queue.
    */
   #send(data: Uint8Array, address: InetAddress, callback: SendCallback): void {
-    if (this.#outbox.push({ data, address, callback }) === 1) setImmediate(this.#flush);
+    if (this.#outbox.push(data, address, callback) === 1) setImmediate(this.#flush);
   }
 
   /** Sends the queued datagrams, in order. */
   readonly #flush = (): void => {
     const outbox = this.#outbox;
-    if (outbox.length === 0) return;
-    this.#outbox = [];
+    const { datas, callbacks } = outbox;
+    if (datas.length === 0) return;
+    this.#outbox = new Outbox();
     const socket = this.socket;
-    for (const { data, address, callback } of outbox) {
-      if (socket === undefined) {
-        callback(new Error(`${formatAddress(this.serverAddress, 'udp')} is not bound`));
-        continue;
-      }
+    if (socket === undefined) {
+      const error = new Error(`${formatAddress(this.serverAddress, 'udp')} is not bound`);
+      for (const callback of callbacks) callback(error);
+      return;
+    }
+    if (this.#dgramQueued) this.#dgramQueued = socket.getSendQueueCount() > 0;
+    let next = 0;
+    while (next < datas.length) {
+      if (this.#batch !== null && !this.#dgramQueued) next = this.#batch.send(outbox, next);
+      if (next === datas.length) break;
+      // node:dgram sends what the batch could not: a host that needs a lookup, or all the rest when
+      // the send buffer is full (dgram queues them until the socket is writable).
+      const { host, port } = outbox.address(next);
       try {
-        socket.send(data, address.port, address.host, callback);
+        socket.send(datas[next]!, port, host, callbacks[next]);
       } catch (error) {
-        callback(error as Error); // the socket was closed
+        callbacks[next]!(error as Error); // the socket was closed
       }
+      next++;
+      this.#dgramQueued ||= this.#batch !== null && socket.getSendQueueCount() > 0;
     }
   };
 

@@ -28,9 +28,11 @@ import {
   udpReplies,
   udpRoundTrip,
   unixDatagramRoundTrip,
+  withDeadline,
 } from '../helpers.js';
 
 const TEST_STR = Buffer.from('hello world\n');
+const UDP_LOOPBACK = { host: '127.0.0.1', port: 0 };
 
 class LineEchoHandler extends StreamRequestHandler {
   override async handle(): Promise<void> {
@@ -82,12 +84,24 @@ describe.each([
   });
 });
 
+// Every UDP test runs with batched I/O through @sockserve/udp-native (a dev dependency, so it is
+// built here) and with node:dgram alone.
 describe.each([
-  ['UDPServer', UDPServer],
-  ['ThreadingUDPServer', ThreadingUDPServer],
-])('%s', (_name, Server) => {
+  ['UDPServer', true, UDPServer],
+  ['ThreadingUDPServer', true, ThreadingUDPServer],
+  ['UDPServer', false, UDPServer],
+  ['ThreadingUDPServer', false, ThreadingUDPServer],
+])('%s, nativeBatching %s', (_name, nativeBatching, Server) => {
+  it(nativeBatching ? 'reads and sends in batches' : 'reads and sends with node:dgram alone', async () => {
+    await using server = await serving(new Server(UDP_LOOPBACK, DatagramEchoHandler, { nativeBatching }));
+    expect(server.batching, 'is @sockserve/udp-native built? (npm run build)').toBe(nativeBatching);
+    expect(await udpRoundTrip(server.serverAddress, TEST_STR)).toEqual(TEST_STR);
+  });
+
   it('echoes three times and reports its real port', async () => {
-    await using server = await serving(new Server({ host: '127.0.0.1', port: 0 }, DatagramEchoHandler));
+    await using server = await serving(
+      new Server({ host: '127.0.0.1', port: 0 }, DatagramEchoHandler, { nativeBatching }),
+    );
     expect(server.serverAddress.port).toBeGreaterThan(0);
     for (let i = 0; i < 3; i++) expect(await udpRoundTrip(server.serverAddress, TEST_STR)).toEqual(TEST_STR);
   });
@@ -99,7 +113,9 @@ describe.each([
         void this.wfile.write(String(this.packet) === 'big' ? Buffer.alloc(70_000) : this.packet);
       }
     }
-    await using server = await serving(new Server({ host: '127.0.0.1', port: 0 }, Oversized));
+    await using server = await serving(
+      new Server({ host: '127.0.0.1', port: 0 }, Oversized, { nativeBatching }),
+    );
     const failed = once<SockserveError>(server, 'socket-error');
     const client = dgram.createSocket('udp4');
     try {
@@ -123,7 +139,9 @@ describe.each([
         void this.wfile.write('3');
       }
     }
-    await using server = await serving(new Server({ host: '127.0.0.1', port: 0 }, ThreeReplies));
+    await using server = await serving(
+      new Server({ host: '127.0.0.1', port: 0 }, ThreeReplies, { nativeBatching }),
+    );
     expect((await udpReplies(server.serverAddress, 'go', 3)).map(String)).toEqual(['1', '2', '3']);
   });
 
@@ -134,7 +152,7 @@ describe.each([
         void this.server.serverClose();
       }
     }
-    const server = new Server({ host: '127.0.0.1', port: 0 }, ReplyThenClose);
+    const server = new Server({ host: '127.0.0.1', port: 0 }, ReplyThenClose, { nativeBatching });
     const errors: unknown[] = [];
     server.on('socket-error', (error) => errors.push(error));
     await server.listen();
@@ -146,9 +164,84 @@ describe.each([
   });
 
   it('works on IPv6 loopback', async () => {
-    await using server = await serving(new Server({ host: '::1', port: 0 }, DatagramEchoHandler));
+    await using server = await serving(
+      new Server({ host: '::1', port: 0 }, DatagramEchoHandler, { nativeBatching }),
+    );
     expect(server.serverAddress.family).toBe('IPv6');
     expect(await udpRoundTrip(server.serverAddress, TEST_STR)).toEqual(TEST_STR);
+  });
+
+  it('answers a burst of datagrams (an empty one first) in order, and the packets handlers keep stay intact', async () => {
+    const kept: Buffer[] = [];
+    class KeepAndEcho extends DatagramRequestHandler<UDPServer, InetAddress> {
+      override handle(): void {
+        kept.push(this.packet);
+        void this.wfile.write(this.packet);
+      }
+    }
+    await using server = await serving(new Server(UDP_LOOPBACK, KeepAndEcho, { nativeBatching }));
+    const burst = (round: number) =>
+      Array.from({ length: 100 }, (_, i) => Buffer.alloc(i, 32 + ((i + round) % 90)));
+    const client = dgram.createSocket('udp4');
+    try {
+      for (const round of [0, 1]) {
+        const replies: Buffer[] = [];
+        const all = new Promise<void>((resolve) =>
+          client.on('message', (reply) => replies.push(reply) === 100 && resolve()),
+        );
+        for (const packet of burst(round)) client.send(packet, server.serverAddress.port, '127.0.0.1');
+        await withDeadline(all, '100 UDP replies');
+        client.removeAllListeners('message');
+        expect(replies).toEqual(burst(round));
+      }
+      expect(kept).toEqual([...burst(0), ...burst(1)]);
+    } finally {
+      client.close();
+    }
+  });
+
+  it('names an IPv4 client of a v4-mapped IPv6 socket as node:dgram does', async () => {
+    let seen: InetAddress | undefined;
+    class Record extends DatagramRequestHandler<UDPServer, InetAddress> {
+      override handle(): void {
+        seen = { ...this.clientAddress };
+        void this.wfile.write(this.packet);
+      }
+    }
+    await using server = await serving(
+      new Server({ host: '::ffff:127.0.0.1', port: 0 }, Record, { nativeBatching }),
+    );
+    expect(
+      await udpRoundTrip({ ...server.serverAddress, host: '127.0.0.1', family: 'IPv4' }, TEST_STR),
+    ).toEqual(TEST_STR);
+    expect(seen).toMatchObject({ host: '::ffff:127.0.0.1', family: 'IPv6' });
+  });
+
+  it('sends to a host name (node:dgram looks it up)', async () => {
+    class ReplyToLocalhost extends DatagramRequestHandler<UDPServer, InetAddress> {
+      override handle(): Promise<void> {
+        return this.socket.sendTo(this.packet, { ...this.clientAddress, host: 'localhost' });
+      }
+    }
+    await using server = await serving(new Server(UDP_LOOPBACK, ReplyToLocalhost, { nativeBatching }));
+    expect(await udpRoundTrip(server.serverAddress, TEST_STR)).toEqual(TEST_STR);
+  });
+
+  it('cuts datagrams to maxPacketSize', async () => {
+    await using server = await serving(
+      new Server(UDP_LOOPBACK, DatagramEchoHandler, { nativeBatching, maxPacketSize: 5 }),
+    );
+    expect(String(await udpRoundTrip(server.serverAddress, TEST_STR))).toBe('hello');
+  });
+
+  it('frees its port on serverClose(): a new server binds it at once', async () => {
+    const first = await serving(new Server(UDP_LOOPBACK, DatagramEchoHandler, { nativeBatching }));
+    const { port } = first.serverAddress;
+    await first.serverClose();
+    await using second = await serving(
+      new Server({ host: '127.0.0.1', port }, DatagramEchoHandler, { nativeBatching }),
+    );
+    expect(await udpRoundTrip(second.serverAddress, TEST_STR)).toEqual(TEST_STR);
   });
 });
 
