@@ -76,20 +76,20 @@ function dgramHandle(socket: dgram.Socket): DgramHandle | undefined {
     : undefined;
 }
 
-/** Builds the error node:dgram would report for a failed system call. */
-function systemError(syscall: string, uvErrorCode: number, address?: InetAddress): Error {
+/** Builds the error node:dgram would report for a failed system call (a send names its address). */
+function systemError(syscall: string, uvErrorCode: number, to?: { host: string; port: number }): Error {
   let code: string;
   try {
     code = getSystemErrorName(uvErrorCode);
   } catch {
     code = `E${-uvErrorCode}`;
   }
-  const where = address ? ` ${address.host}:${address.port}` : '';
+  const where = to ? ` ${to.host}:${to.port}` : '';
   return Object.assign(new Error(`${syscall} ${code}${where}`), {
     code,
     errno: uvErrorCode,
     syscall,
-    ...(address && { address: address.host, port: address.port }),
+    ...(to && { address: to.host, port: to.port }),
   });
 }
 
@@ -106,11 +106,6 @@ export class Outbox {
     this.ports.push(address.port);
     this.hosts.push(address.host);
     return this.callbacks.push(callback);
-  }
-
-  address(index: number): InetAddress {
-    const host = this.hosts[index]!;
-    return { host, port: this.ports[index]!, family: host.includes(':') ? 'IPv6' : 'IPv4' };
   }
 }
 
@@ -174,7 +169,7 @@ export class DatagramBatch {
       if (stop === end) break;
       const errno = this.#meta[this.#meta.length - 1]!;
       if (errno === 0 || errno === EAGAIN || errno === ENOBUFS) break;
-      callbacks[next]!(systemError('send', -errno, outbox.address(next)));
+      callbacks[next]!(systemError('send', -errno, { host: hosts[next]!, port: ports[next]! }));
       next++;
     }
     return next;

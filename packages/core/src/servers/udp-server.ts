@@ -138,6 +138,7 @@ export class UDPServer extends DatagramServer<InetAddress> {
     if (socket === undefined) return Promise.resolve();
     this.#flush(); // replies already made still go out
     this.#batch?.close();
+    this.#batch = null;
     return new Promise((resolve) => socket.close(() => resolve()));
   }
 
@@ -182,9 +183,8 @@ export class UDPServer extends DatagramServer<InetAddress> {
       if (next === datas.length) break;
       // node:dgram sends what the batch could not: a host that needs a lookup, or all the rest when
       // the send buffer is full (dgram queues them until the socket is writable).
-      const { host, port } = outbox.address(next);
       try {
-        socket.send(datas[next]!, port, host, callbacks[next]);
+        socket.send(datas[next]!, outbox.ports[next]!, outbox.hosts[next]!, callbacks[next]);
       } catch (error) {
         callbacks[next]!(error as Error); // the socket was closed
       }
