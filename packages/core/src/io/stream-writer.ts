@@ -39,6 +39,8 @@ export class StreamWriter {
   private drainWaiter: DrainWaiter | undefined = undefined;
   private error: unknown = undefined;
   private attached = false;
+  /** A write was made in this tick (`endTick` is scheduled). */
+  private wroteThisTick = false;
   private corked = false;
 
   constructor(socket: Duplex) {
@@ -71,11 +73,14 @@ export class StreamWriter {
     const socket = this.socket;
     if (socket.destroyed) return quiet(Promise.reject(this.closedError('connection closed')));
     if (socket.writableEnded) return quiet(Promise.reject(this.closedError('write after end')));
-    if (!this.corked) {
-      // Writes made in the same tick leave as one writev (a readline/write loop makes many small ones).
+    // The first write of a tick goes out at once; later ones in the same tick (a readline/write loop
+    // makes many small ones) are corked and leave together, as one writev, when the tick ends.
+    if (!this.wroteThisTick) {
+      this.wroteThisTick = true;
+      process.nextTick(this.endTick);
+    } else if (!this.corked) {
       this.corked = true;
       socket.cork();
-      process.nextTick(this.uncork);
     }
     if (socket.write(data)) return RESOLVED;
     return this.waitForDrain();
@@ -159,7 +164,9 @@ export class StreamWriter {
     waiter.reject(this.closedError(message));
   }
 
-  private readonly uncork = (): void => {
+  private readonly endTick = (): void => {
+    this.wroteThisTick = false;
+    if (!this.corked) return;
     this.corked = false;
     this.socket.uncork();
   };

@@ -15,6 +15,7 @@
 
 import type dgram from 'node:dgram';
 import { createRequire } from 'node:module';
+import { constants } from 'node:os';
 import { getSystemErrorName } from 'node:util';
 import type { InetAddress } from '../address.js';
 
@@ -51,8 +52,7 @@ interface DgramHandle {
 
 const FAMILY_IPV6 = 0x10000;
 const PORT_MASK = 0xffff;
-const EAGAIN = 11;
-const ENOBUFS = 105;
+const { EAGAIN, ENOBUFS } = constants.errno;
 
 let native: UdpNative | null | undefined;
 
@@ -118,7 +118,7 @@ export class DatagramBatch {
   #open = true;
 
   /**
-   * Stops dgram's reading of `socket` and reads it in batches instead: `receive` gets each datagram
+   * Reads the socket `fd` in batches (its owner stops its own reading): `receive` gets each datagram
    * (at most `maxPacketSize` bytes of it), `onError` a failed read.
    */
   constructor(

@@ -57,6 +57,23 @@ describe('StreamWriter', () => {
     await writer.end(); // repeating is harmless
   });
 
+  it("sends a tick's first write at once and holds the rest for one writev when the tick ends", async () => {
+    const { local, peer } = await socketPair();
+    const writer = new StreamWriter(local);
+    const received = receiveAll(peer);
+    void writer.write('first ');
+    expect(local.writableLength).toBe(0); // a lone write costs no cork: it is with the kernel already
+    void writer.write('second ');
+    void writer.write('third');
+    expect(local.writableLength).toBe('second third'.length); // corked until the tick ends
+    await new Promise((resolve) => process.nextTick(resolve));
+    expect(local.writableLength).toBe(0);
+    void writer.write(' next tick');
+    expect(local.writableLength).toBe(0);
+    await writer.end();
+    expect(String(await received)).toBe('first second third next tick');
+  });
+
   it('makes write() wait while the peer does not read, keeps the buffer bounded, and resolves once it reads', async () => {
     const { local, peer } = await socketPair();
     const writer = new StreamWriter(local);
