@@ -70,6 +70,11 @@ export const SERVERS = {
     multiProcess: true,
   },
   net: { label: 'raw node:net echo', short: 'node:net', command: node('raw-net.js') },
+  'net-await': {
+    label: 'raw node:net echo, for await + awaited drain (the rfile/wfile style)',
+    short: 'node:net for await',
+    command: node('raw-net-await.js'),
+  },
   cluster: {
     label: 'node:cluster, 2 workers (raw echo)',
     short: 'node:cluster x2',
@@ -150,11 +155,22 @@ export const SCENARIOS = [
     higherIsBetter: true,
     kind: 'load',
     loadgen: (o) => ['pingpong', '--conns', '64', '--size', '64', ...timed(o)],
-    servers: ['net', 'sockserve', 'sockserve-rwfile', 'python', 'cluster', 'sockserve-forking', 'c-echo'],
+    servers: [
+      'net',
+      'sockserve',
+      'sockserve-rwfile',
+      'net-await',
+      'python',
+      'cluster',
+      'sockserve-forking',
+      'c-echo',
+    ],
     targets: [
       { server: 'sockserve', baseline: 'net', min: 0.95 },
       { server: 'sockserve', baseline: 'python', min: 1.0 },
       { server: 'sockserve-rwfile', baseline: 'net', min: 0.85 },
+      // Reported, no target: the same await style in plain Node.js.
+      { server: 'sockserve-rwfile', baseline: 'net-await' },
       { server: 'sockserve-forking', baseline: 'cluster', min: 0.9 },
     ],
   },
