@@ -17,32 +17,12 @@ import type dgram from 'node:dgram';
 import { createRequire } from 'node:module';
 import { constants } from 'node:os';
 import { getSystemErrorName } from 'node:util';
+import type udpNative from '@sockserve/udp-native';
 import type { InetAddress } from '../address.js';
 
-/** The handle the addon returns from `open`. */
-type NativeHandle = { readonly __brand: 'udp-native handle' };
-
-/** `@sockserve/udp-native` (its index.d.ts, repeated here because it is an optional peer). */
-interface UdpNative {
-  readonly batchSize: number;
-  open(
-    fd: number,
-    slotSize: number,
-    meta: Uint32Array,
-    hosts: string[],
-    onBatch: (data: Buffer, count: number) => void,
-    onError: (uvErrorCode: number) => void,
-  ): NativeHandle;
-  send(
-    handle: NativeHandle,
-    datas: readonly Uint8Array[],
-    ports: readonly number[],
-    hosts: readonly string[],
-    start: number,
-    end: number,
-  ): number;
-  close(handle: NativeHandle): void;
-}
+/** `@sockserve/udp-native` (an optional peer: its types only, at build time). */
+type UdpNative = udpNative.Addon;
+type NativeHandle = udpNative.BatchHandle;
 
 /** The part of dgram's internal state this module uses. */
 interface DgramHandle {
