@@ -1,6 +1,6 @@
 import type net from 'node:net';
 import type { InetAddress, UnixAddress } from '../address.js';
-import { receiveBufferSizeOf, receiveChunks } from '../io/in-place-reads.js';
+import { receiveBufferSizeOf, receiveChunks, releaseInPlace } from '../io/in-place-reads.js';
 import { StreamReader } from '../io/stream-reader.js';
 import { StreamWriter } from '../io/stream-writer.js';
 import { BaseRequestHandler } from './base-request-handler.js';
@@ -87,7 +87,15 @@ export class StreamRequestHandler<
     if (socket.destroyed || socket.readableEnded) return;
     return new Promise<void>((resolve, reject) => {
       let failure: { error: unknown } | undefined;
-      const done = (): void => (failure === undefined ? resolve() : reject(failure.error));
+      const done = (): void => {
+        // Reading is over: the socket lets go of this handler (a closed socket can outlive its
+        // connection until a full garbage collection, and should not keep the handler alive with it).
+        socket.off('end', done);
+        socket.off('close', done);
+        releaseInPlace(socket);
+        if (failure === undefined) resolve();
+        else reject(failure.error);
+      };
       socket.on('end', done);
       socket.on('close', done);
       if (this.timeout !== undefined) {

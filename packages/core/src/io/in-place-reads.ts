@@ -150,3 +150,20 @@ export function receiveChunks(socket: net.Socket, receiver: ChunkReceiver): void
   state.early = undefined;
   if (receiver(early) !== false) socket.resume();
 }
+
+/** The onread callback of a released socket: drops a late chunk and stops reading. */
+const dropAndStop = (): boolean => false;
+
+/**
+ * Handler side, once the socket has stopped reading (EOF or close): drops the socket's links to the
+ * receiver, so that a closed socket, which can outlive its connection until a full garbage
+ * collection, does not keep the handler and its state alive with it. The read buffer stays (the
+ * handle may still point into it); a read after this would be dropped and stop reading.
+ */
+export function releaseInPlace(socket: net.Socket): void {
+  const target = socket as unknown as Record<symbol, unknown>;
+  if (target[kInPlace] === undefined || fields == null) return;
+  target[kInPlace] = undefined;
+  target[fields.callback] = dropAndStop;
+  target[fields.generator] = null;
+}

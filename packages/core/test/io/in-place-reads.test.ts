@@ -4,7 +4,7 @@
  */
 import type net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { readInPlace, receiveChunks } from '../../src/io/in-place-reads.js';
+import { readInPlace, receiveChunks, releaseInPlace } from '../../src/io/in-place-reads.js';
 import { readAll, until, withDeadline } from '../helpers.js';
 import { closeSocketPairs, socketPair } from './socket-pair.js';
 
@@ -72,6 +72,19 @@ describe('readInPlace', () => {
     local.resume();
     await withDeadline(ended, 'the end of the stream');
     expect(chunks.join('')).toBe('onetwo');
+  });
+
+  it('lets go of the receiver on releaseInPlace(): a later chunk is dropped and reading stops', async () => {
+    const { local, peer } = await socketPair();
+    expect(readInPlace(local, 1024)).toBe(true);
+    const chunks: string[] = [];
+    receiveChunks(local, (chunk) => void chunks.push(String(chunk)));
+    peer.write('before');
+    await until(() => chunks.length > 0);
+    releaseInPlace(local);
+    peer.write('after');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(chunks).toEqual(['before']);
   });
 
   it('leaves a socket that has already read as it is; receiveChunks then gives its data events', async () => {
