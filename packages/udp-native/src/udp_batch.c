@@ -207,9 +207,16 @@ static void on_handle_finalized(napi_env env, void* data, void* hint) {
   close_socket(s);
 }
 
-static Socket* socket_arg(napi_env env, napi_value value) {
+// Unpacks a call whose first argument is the handle open() returned: fills argv with `count`
+// arguments and returns the socket, or throws and returns NULL.
+static Socket* socket_call(napi_env env, napi_callback_info info, size_t count, napi_value* argv) {
+  size_t argc = count;
   void* pointer = NULL;
-  if (napi_get_value_external(env, value, &pointer) != napi_ok || pointer == NULL) {
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < count) {
+    napi_throw_type_error(env, NULL, "udp-native: missing arguments");
+    return NULL;
+  }
+  if (napi_get_value_external(env, argv[0], &pointer) != napi_ok || pointer == NULL) {
     napi_throw_type_error(env, NULL, "udp-native: expected the handle returned by open()");
     return NULL;
   }
@@ -326,10 +333,8 @@ static int destination(Socket* s, napi_env env, napi_value host, uint32_t port, 
 // Sends datagrams start..end-1 and returns the index of the first one not sent (end when all were).
 // Then meta's last element holds why: its errno, or 0 when its host is not an IP literal.
 static napi_value Send(napi_env env, napi_callback_info info) {
-  size_t argc = 6;
   napi_value argv[6];
-  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  Socket* s = argc == 6 ? socket_arg(env, argv[0]) : NULL;
+  Socket* s = socket_call(env, info, 6, argv);
   if (s == NULL) return NULL;
   uint32_t start, end;
   CHECK(env, napi_get_value_uint32(env, argv[4], &start));
@@ -384,10 +389,8 @@ static napi_value Send(napi_env env, napi_callback_info info) {
 
 // close(handle): stops reading and closes the duplicated descriptor (node:dgram's stays open).
 static napi_value Close(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
   napi_value argv[1];
-  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  Socket* s = argc == 1 ? socket_arg(env, argv[0]) : NULL;
+  Socket* s = socket_call(env, info, 1, argv);
   if (s == NULL) return NULL;
   if (!s->closing) napi_remove_env_cleanup_hook(env, on_env_cleanup, s);
   close_socket(s);

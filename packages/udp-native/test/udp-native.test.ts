@@ -261,5 +261,6 @@ describe('@sockserve/udp-native', () => {
       closeSync(fd);
     }
     expect(() => native.send({} as never, [], [], [], 0, 0)).toThrow(/handle returned by open/);
+    expect(() => (native.send as (...args: unknown[]) => number)({})).toThrow(/missing arguments/);
   });
 });
