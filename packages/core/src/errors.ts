@@ -4,6 +4,8 @@
  * (which also works across duplicate copies of the package).
  */
 
+import { getSystemErrorName } from 'node:util';
+
 /** All error codes, in one place. */
 export const ErrorCodes = {
   /** An option has the wrong type (TypeError). */
@@ -150,4 +152,17 @@ export function sendError(error: unknown, to: string): SockserveError {
   return new SockserveError(ErrorCodes.SEND_FAILED, `cannot send a datagram to ${to}: ${reason}`, {
     cause: error,
   });
+}
+
+/** The name of a system error code (`EADDRINUSE` for -98); names pass through, unknown codes read `E<code>`. */
+export function errnoName(code: unknown): string {
+  if (typeof code === 'string') return code;
+  if (typeof code === 'number' && Number.isSafeInteger(code) && code < 0) {
+    try {
+      return getSystemErrorName(code);
+    } catch {
+      // fall through
+    }
+  }
+  return `E${String(code)}`;
 }

@@ -16,9 +16,9 @@
 import type dgram from 'node:dgram';
 import { createRequire } from 'node:module';
 import { constants } from 'node:os';
-import { getSystemErrorName } from 'node:util';
 import type udpNative from '@sockserve/udp-native';
 import type { InetAddress } from '../address.js';
+import { errnoName } from '../errors.js';
 
 /** `@sockserve/udp-native` (an optional peer: its types only, at build time). */
 type UdpNative = udpNative.Addon;
@@ -58,12 +58,7 @@ function dgramHandle(socket: dgram.Socket): DgramHandle | undefined {
 
 /** Builds the error node:dgram would report for a failed system call (a send names its address). */
 function systemError(syscall: string, uvErrorCode: number, to?: { host: string; port: number }): Error {
-  let code: string;
-  try {
-    code = getSystemErrorName(uvErrorCode);
-  } catch {
-    code = `E${-uvErrorCode}`;
-  }
+  const code = errnoName(uvErrorCode);
   const where = to ? ` ${to.host}:${to.port}` : '';
   return Object.assign(new Error(`${syscall} ${code}${where}`), {
     code,

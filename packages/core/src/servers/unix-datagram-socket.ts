@@ -19,8 +19,14 @@
 
 import { Buffer } from 'node:buffer';
 import { createRequire } from 'node:module';
-import { getSystemErrorName } from 'node:util';
-import { ConnectionClosedError, ErrorCodes, invalidType, invalidValue, SockserveError } from '../errors.js';
+import {
+  ConnectionClosedError,
+  ErrorCodes,
+  errnoName,
+  invalidType,
+  invalidValue,
+  SockserveError,
+} from '../errors.js';
 
 /** What `unix-dgram` passes as the second argument of 'message'. */
 export interface UnixDgramRemoteInfo {
@@ -108,18 +114,6 @@ export function loadUnixDgram(): UnixDgramModule {
   }
   cachedModule = loaded;
   return loaded;
-}
-
-function errnoName(code: unknown): string {
-  if (typeof code === 'string') return code;
-  if (typeof code === 'number' && Number.isSafeInteger(code) && code < 0) {
-    try {
-      return getSystemErrorName(code);
-    } catch {
-      // fall through
-    }
-  }
-  return `E${String(code)}`;
 }
 
 function systemError(syscall: string, raw: unknown, path: string): UnixDatagramSystemError {
