@@ -38,15 +38,25 @@ interface SocketHandle {
   useUserBuffer?: (buffer: Uint8Array) => void;
 }
 
-/** What an in-place connection reads into and whom it gives the chunks. */
-interface InPlace {
+/**
+ * What an in-place connection reads into and whom it gives the chunks. A class, not an object
+ * literal: V8 may pretenure a literal's allocation site (allocate its objects in old space) once they
+ * outlive scavenges, and an old-space state would keep its receiver, handler and socket alive until
+ * the next full collection (in the connection-rate benchmark, 1.4 µs of scavenging per connection).
+ */
+class InPlace {
   buffer: Buffer;
   readonly size: number;
-  receiver: ChunkReceiver | undefined;
+  receiver: ChunkReceiver | undefined = undefined;
   /** The last read filled `buffer`. */
-  filled: boolean;
+  filled = false;
   /** A copy of what was read before there was a receiver (reading stopped there). */
-  early: Buffer | undefined;
+  early: Buffer | undefined = undefined;
+
+  constructor(buffer: Buffer, size: number) {
+    this.buffer = buffer;
+    this.size = size;
+  }
 }
 
 /** Bytes of the slab slice a connection starts with. */
@@ -97,13 +107,7 @@ export function readInPlace(socket: net.Socket, size: number): boolean {
   ) {
     return false;
   }
-  const state: InPlace = {
-    buffer: firstBuffer(),
-    size,
-    receiver: undefined,
-    filled: false,
-    early: undefined,
-  };
+  const state = new InPlace(firstBuffer(), size);
   target[names.callback] = (nread: number, buffer: Buffer): boolean => {
     state.filled = nread === buffer.length;
     const chunk = buffer.subarray(0, nread);
