@@ -3,6 +3,7 @@ import { ErrorCodes, SockserveError } from '../errors.js';
 import type { ServerEvents } from '../events.js';
 import type { RequestHandlerClass } from '../handlers/base-request-handler.js';
 import { optional, validateInteger, validateSeconds } from '../validators.js';
+import { ActiveRequests } from './active-requests.js';
 import { RequestQueue } from './request-queue.js';
 
 /** `idle → listening → serving → listening … → closing → closed`. */
@@ -78,7 +79,7 @@ export abstract class BaseServer<Request, Address, ClientAddress = Address> exte
   #loop: Promise<void> | undefined;
   #closing: Promise<void> | undefined;
   /** Requests handed to processRequest and not yet shut down (never grows with finished requests). */
-  readonly #active = new Set<Request>();
+  readonly #active = new ActiveRequests<Request>();
   #idleWaiters: Array<() => void> = [];
 
   constructor(
@@ -203,7 +204,7 @@ export abstract class BaseServer<Request, Address, ClientAddress = Address> exte
     });
     const timedOut = await Promise.race([this.#idle().then(() => false), expired]);
     clearTimeout(timer);
-    if (timedOut) for (const request of this.#active) this.abortRequest(request);
+    if (timedOut) for (const request of this.#active.toArray()) this.abortRequest(request);
   }
 
   /**
