@@ -44,16 +44,22 @@ export class ActiveRequests<T> {
   }
 
   #find(request: T): number {
-    if (!isObjectLike(request) || !Object.isExtensible(request)) return this.#items.indexOf(request);
-    const index = (request as Record<symbol, number | undefined>)[this.#slot];
+    if (!carriesSlot(request)) return this.#items.indexOf(request);
+    const index = (request as Slotted)[this.#slot];
     return index === undefined ? -1 : index;
   }
 
   #place(request: T, index: number | undefined): void {
-    if (isObjectLike(request)) Reflect.set(request, this.#slot, index);
+    if (carriesSlot(request)) (request as Slotted)[this.#slot] = index;
   }
 }
 
-function isObjectLike(value: unknown): value is object {
-  return (typeof value === 'object' && value !== null) || typeof value === 'function';
+type Slotted = Record<symbol, number | undefined>;
+
+/** Objects that can take a new property; a request frozen after it was added is searched for. */
+function carriesSlot(value: unknown): boolean {
+  return (
+    ((typeof value === 'object' && value !== null) || typeof value === 'function') &&
+    Object.isExtensible(value)
+  );
 }

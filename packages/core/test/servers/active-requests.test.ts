@@ -58,6 +58,18 @@ describe('ActiveRequests', () => {
     expect(active.toArray()).toEqual(['x']);
   });
 
+  it('finds a request frozen after it was added', () => {
+    const active = new ActiveRequests<object>();
+    const [a, b, c] = [{}, {}, {}];
+    for (const request of [a, b, c]) active.add(request);
+    Object.freeze(a);
+    Object.freeze(c);
+    expect(active.delete(a)).toBe(true);
+    expect(active.delete(b)).toBe(true);
+    expect(active.delete(c)).toBe(true);
+    expect(active.size).toBe(0);
+  });
+
   it('lets one request be in two sets', () => {
     const first = new ActiveRequests<object>();
     const second = new ActiveRequests<object>();
