@@ -166,3 +166,24 @@ export function errnoName(code: unknown): string {
   }
   return `E${String(code)}`;
 }
+
+/**
+ * An error shaped as Node's system errors: `code` (the errno's name), `errno` (0 when only a name is
+ * known), `syscall`, the fields saying where it happened, and a message naming them all.
+ */
+export function systemCallError<Where extends object>(
+  syscall: string,
+  errno: unknown,
+  where: string,
+  fields: Where,
+  options?: ErrorOptions,
+): Error & { code: string; errno: number; syscall: string } & Where {
+  const code = errnoName(errno);
+  const message = where === '' ? `${syscall} ${code}` : `${syscall} ${code} ${where}`;
+  return Object.assign(new Error(message, options), {
+    code,
+    errno: typeof errno === 'number' ? errno : 0,
+    syscall,
+    ...fields,
+  });
+}

@@ -18,7 +18,7 @@ import { createRequire } from 'node:module';
 import { constants } from 'node:os';
 import type udpNative from '@sockserve/udp-native';
 import type { InetAddress } from '../address.js';
-import { errnoName } from '../errors.js';
+import { systemCallError } from '../errors.js';
 
 /** `@sockserve/udp-native` (an optional peer: its types only, at build time). */
 type UdpNative = udpNative.Addon;
@@ -58,14 +58,8 @@ function dgramHandle(socket: dgram.Socket): DgramHandle | undefined {
 
 /** Builds the error node:dgram would report for a failed system call (a send names its address). */
 function systemError(syscall: string, uvErrorCode: number, to?: { host: string; port: number }): Error {
-  const code = errnoName(uvErrorCode);
-  const where = to ? ` ${to.host}:${to.port}` : '';
-  return Object.assign(new Error(`${syscall} ${code}${where}`), {
-    code,
-    errno: uvErrorCode,
-    syscall,
-    ...(to && { address: to.host, port: to.port }),
-  });
+  if (to === undefined) return systemCallError(syscall, uvErrorCode, '', {});
+  return systemCallError(syscall, uvErrorCode, `${to.host}:${to.port}`, { address: to.host, port: to.port });
 }
 
 /** Datagrams for one sendmmsg: parallel arrays, as the addon reads them. */

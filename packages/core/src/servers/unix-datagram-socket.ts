@@ -26,6 +26,7 @@ import {
   invalidType,
   invalidValue,
   SockserveError,
+  systemCallError,
 } from '../errors.js';
 
 /** What `unix-dgram` passes as the second argument of 'message'. */
@@ -118,13 +119,7 @@ export function loadUnixDgram(): UnixDgramModule {
 
 function systemError(syscall: string, raw: unknown, path: string): UnixDatagramSystemError {
   const rawCode = (raw as { code?: unknown } | null)?.code;
-  const code = errnoName(rawCode);
-  const error = new Error(`${syscall} ${code} ${path}`, { cause: raw }) as UnixDatagramSystemError;
-  error.code = code;
-  error.errno = typeof rawCode === 'number' ? rawCode : 0;
-  error.syscall = syscall;
-  error.path = path;
-  return error;
+  return systemCallError(syscall, rawCode, path, { path }, { cause: raw });
 }
 
 function checkPath(path: unknown): asserts path is string {
