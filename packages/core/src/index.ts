@@ -10,8 +10,6 @@ export {
   type ErrorCode,
   ErrorCodes,
   IncompleteReadError,
-  invalidType,
-  invalidValue,
   LineTooLongError,
   SockserveError,
   TimeoutError,
@@ -64,11 +62,3 @@ export { UDPServer, type UDPServerOptions } from './servers/udp-server.js';
 export { UnixDatagramServer, type UnixDatagramServerOptions } from './servers/unix-datagram-server.js';
 export { UnixDatagramSocket } from './servers/unix-datagram-socket.js';
 export { UnixStreamServer, type UnixStreamServerOptions } from './servers/unix-stream-server.js';
-export {
-  optional,
-  validateBoolean,
-  validateInteger,
-  validatePort,
-  validateSeconds,
-  validateString,
-} from './validators.js';

@@ -1,6 +1,6 @@
 /**
  * Small shared option validators, used once per option in constructors (as Node's
- * lib/internal/validators). Exported for handler authors, so their options fail the same way.
+ * lib/internal/validators). Internal: not exported from the package (handlers keeps its own copy).
  */
 import { invalidType, invalidValue } from './errors.js';
 

@@ -6,19 +6,17 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 import {
   ErrorCodes,
   type InetAddress,
-  invalidType,
   LineFramer,
   SockserveError,
   StreamRequestHandler,
   type UnixAddress,
-  validateInteger,
-  validateSeconds,
 } from '@sockserve/core';
 import type { ChatHub, ChatSink } from './chat-hub.js';
 import { compareNames, isValidNickname, isValidRoom } from './chat-names.js';
 import * as ChatText from './chat-text.js';
 import { defaultChatHub } from './default-hub.js';
 import { LineOutbox } from './line-outbox.js';
+import { invalidType, validateInteger, validateSeconds } from './option-validators.js';
 
 /** Options of `ChatHandler.with(options)`. */
 export interface ChatHandlerOptions {

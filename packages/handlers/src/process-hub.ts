@@ -14,7 +14,7 @@
  * await server.serveForever();
  * ```
  */
-import { type ChildExit, ErrorCodes, invalidType, SockserveError, validateSeconds } from '@sockserve/core';
+import { type ChildExit, ErrorCodes, SockserveError } from '@sockserve/core';
 import type {
   ChatHub,
   ChatJoinResult,
@@ -26,6 +26,7 @@ import type {
 } from './chat-hub.js';
 import * as ChatText from './chat-text.js';
 import { MemoryHub } from './memory-hub.js';
+import { invalidType, validateSeconds } from './option-validators.js';
 import {
   type BrokerEntry,
   type CallEntry,
