@@ -84,3 +84,57 @@ export async function until(predicate: () => boolean, what: string, ms: number =
     await sleep(20);
   }
 }
+
+/**
+ * A well-behaved client that keeps its connection to a line echo: `send()` writes and waits until
+ * everything sent so far has come back; `finish()` half-closes and waits for the server to close.
+ * `intact()` says whether every byte came back, in order.
+ */
+export interface EchoSession {
+  socket: net.Socket;
+  send(text: string): Promise<void>;
+  finish(): Promise<void>;
+  intact(): boolean;
+  /** Bytes sent so far. */
+  sentBytes(): number;
+}
+
+export async function echoSession(address: TcpAddress): Promise<EchoSession> {
+  const socket = await connect(address);
+  const sent: Buffer[] = [];
+  const received: Buffer[] = [];
+  let sentLength = 0;
+  let receivedLength = 0;
+  let waiter: (() => void) | undefined;
+  socket.on('data', (chunk: Buffer) => {
+    received.push(chunk);
+    receivedLength += chunk.length;
+    if (receivedLength >= sentLength) waiter?.();
+  });
+  const ended = new Promise<void>((resolve, reject) => {
+    socket.once('close', () => {
+      waiter?.();
+      resolve();
+    });
+    socket.once('error', reject);
+  });
+  ended.catch(() => {});
+  return {
+    socket,
+    async send(text) {
+      const bytes = Buffer.from(text);
+      sent.push(bytes);
+      sentLength += bytes.length;
+      const back = new Promise<void>((resolve) => (waiter = resolve));
+      socket.write(bytes);
+      if (receivedLength < sentLength) await withDeadline(back, 'the echo of what was sent');
+      waiter = undefined;
+    },
+    async finish() {
+      socket.end();
+      await withDeadline(ended, 'the server closing after the echo');
+    },
+    intact: () => Buffer.concat(received).equals(Buffer.concat(sent)),
+    sentBytes: () => sentLength,
+  };
+}
