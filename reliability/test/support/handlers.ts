@@ -13,3 +13,21 @@ export class LineEchoHandler extends StreamRequestHandler {
     }
   }
 }
+
+/**
+ * Streams in two halves, for the shutdown scenario (the same as fixtures/forking-handlers.mjs):
+ * `N` asks for N lines of 1 KiB; it sends N/2 of them, waits for the client's `go` line, then sends
+ * the rest and ends.
+ */
+export class TwoHalvesHandler extends StreamRequestHandler {
+  override async handle(): Promise<void> {
+    const count = Number(String(await this.rfile.readline()).trim());
+    for (let i = 0; i < count; i++) {
+      if (i === Math.floor(count / 2)) await this.rfile.readline();
+      await this.wfile.write(TWO_HALVES_LINE);
+    }
+  }
+}
+
+/** Each line TwoHalvesHandler sends. */
+export const TWO_HALVES_LINE: string = `${'y'.repeat(1023)}\n`;
