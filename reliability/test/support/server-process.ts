@@ -22,6 +22,8 @@ export interface ServerProcess {
   descriptorCount(): number;
   /** Resident memory now and its peak so far (VmRSS, VmHWM), in bytes. */
   memory(): { rss: number; peak: number };
+  /** Fixtures that support it: sends SIGUSR2 and resolves with the JSON of the `stats …` line it prints. */
+  stats(): Promise<Record<string, unknown>>;
   /** Stops the server (SIGTERM, then SIGKILL after WAIT_MS) and waits for its exit. */
   stop(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
@@ -51,11 +53,13 @@ export async function startServerProcess(
   let stderr = '';
   child.stderr!.setEncoding('utf8').on('data', (text: string) => (stderr += text));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const statsWaiters: Array<(stats: Record<string, unknown>) => void> = [];
   const ready = new Promise<number>((resolve, reject) => {
     const lines = createInterface({ input: child.stdout! });
     lines.on('line', (line) => {
       const match = /^listening (\d+)$/.exec(line);
       if (match) resolve(Number(match[1]));
+      if (line.startsWith('stats ')) statsWaiters.shift()?.(JSON.parse(line.slice(6)));
     });
     child.once('exit', (code, signal) =>
       reject(new Error(`${script} exited (${code ?? signal}) before listening: ${stderr}`)),
@@ -86,6 +90,11 @@ export async function startServerProcess(
       const field = (name: string): number =>
         Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(status)?.[1]) * 1024;
       return { rss: field('VmRSS'), peak: field('VmHWM') };
+    },
+    stats: () => {
+      const answer = new Promise<Record<string, unknown>>((resolve) => statsWaiters.push(resolve));
+      child.kill('SIGUSR2');
+      return withDeadline(answer, `stats from ${script}`);
     },
     stop,
     [Symbol.asyncDispose]: stop,
