@@ -84,6 +84,7 @@ describe.each(Object.keys(servers) as Array<keyof typeof servers>)('a connection
       expect(holders.every((session) => session.intact())).toBe(true);
 
       await until(() => server.activeRequestCount === 0, 'every slot free');
+      const activeRequestsAfter = server.activeRequestCount;
       if (name === 'ThreadingTCPServer') expect(await openConnections(server)).toBe(0);
       expect(await servesNewClient(address)).toBe(true);
       recordFigures(`connection-flood-${name}`, {
@@ -95,7 +96,7 @@ describe.each(Object.keys(servers) as Array<keyof typeof servers>)('a connection
         bytesSentToRefused: bytesToRefused.reduce((a, b) => a + b, 0),
         holderBytesEchoed: holders.reduce((sum, session) => sum + session.sentBytes(), 0),
         holderBytesLost: 0,
-        activeRequestsAfter: server.activeRequestCount,
+        activeRequestsAfter,
       });
     } finally {
       await server.shutdown();
