@@ -4,7 +4,6 @@
  * its descriptor count comes back to where it started, the well-behaved clients talking meanwhile
  * lose nothing, and a new client is served afterwards.
  */
-import { readdirSync } from 'node:fs';
 import type net from 'node:net';
 import { describe, expect, it } from 'vitest';
 import {
@@ -21,30 +20,17 @@ import {
   withDeadline,
 } from './support/clients.js';
 import { recordFigures } from './support/figures.js';
-import { childrenOf, type ServerProcess, startServerProcess } from './support/server-process.js';
+import { type ServerProcess, startServerProcess, treeDescriptors } from './support/server-process.js';
 
 const RESETS = 200;
 const WELL_BEHAVED = 3;
 
-/** Descriptors of the server process and of its children (a forking server's pool). */
-function descriptorsOf(server: ServerProcess): number {
-  let count = server.descriptorCount();
-  for (const child of childrenOf(server.pid)) {
-    try {
-      count += readdirSync(`/proc/${child.pid}/fd`).length;
-    } catch {
-      // exited meanwhile
-    }
-  }
-  return count;
-}
-
 /** The descriptor count once two readings 200 ms apart agree (the warm-up's sockets closed), at most 20 tries. */
 async function settledDescriptors(server: ServerProcess): Promise<number> {
-  let previous = descriptorsOf(server);
+  let previous = treeDescriptors(server);
   for (let tries = 0; tries < 20; tries++) {
     await sleep(200);
-    const count = descriptorsOf(server);
+    const count = treeDescriptors(server);
     if (count === previous) return count;
     previous = count;
   }
@@ -119,14 +105,15 @@ describe.each(setups)('reset storms, $mode server, $handler handler', ({ mode, h
     let peak = 0;
     await until(
       () => {
-        const count = descriptorsOf(server);
+        server.assertAlive();
+        const count = treeDescriptors(server);
         peak = Math.max(peak, count);
         return count <= baseline;
       },
       `the server's descriptors back to ${baseline}`,
       2 * WAIT_MS,
     );
-    const after = descriptorsOf(server);
+    const after = treeDescriptors(server);
     expect(after).toBe(baseline);
     expect(await servesNewClient(address)).toBe(true);
     recordFigures(`reset-storms-${mode}-${handler}`, {

@@ -22,9 +22,9 @@ import { LineEchoHandler } from './support/handlers.js';
 
 const LOOPBACK = { host: '127.0.0.1', port: 0 };
 
-/** The line echo with a 1 s read timeout. */
+/** The line echo with a 2 s read timeout (well above any stall of a busy machine). */
 class TimedLineEcho extends LineEchoHandler {
-  override timeout = 1;
+  override timeout = 2;
 }
 
 /** A half-second read timeout, for the one-at-a-time server. */
@@ -73,7 +73,7 @@ describe('slowloris with timeout', () => {
       await until(() => server.activeRequestCount === 0, 'no request left running');
       expect(await servesNewClient(address)).toBe(true);
       recordFigures('slowloris-threading', {
-        server: 'ThreadingTCPServer, maxConnections 30, handler timeout 1 s',
+        server: 'ThreadingTCPServer, maxConnections 30, handler timeout 2 s',
         slowlorisClients: 25,
         droppedByServer: dropDelays.length,
         timeoutsReported: errors.length,

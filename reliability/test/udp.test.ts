@@ -108,6 +108,7 @@ describe.each(['sync', 'threading'])('a UDP flood, %s server in its own process'
     } finally {
       socket.close();
     }
+    server.assertAlive();
     const after = server.memory();
     const { handled } = await server.stats();
     peak = Math.max(peak, after.peak);

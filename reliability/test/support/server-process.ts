@@ -22,6 +22,8 @@ export interface ServerProcess {
   descriptorCount(): number;
   /** Resident memory now and its peak so far (VmRSS, VmHWM), in bytes. */
   memory(): { rss: number; peak: number };
+  /** Throws, with the end of its stderr, when the server process has exited. */
+  assertAlive(): void;
   /** Fixtures that support it: sends SIGUSR2 and resolves with the JSON of the `stats …` line it prints. */
   stats(): Promise<Record<string, unknown>>;
   /** Stops the server (SIGTERM, then SIGKILL after WAIT_MS) and waits for its exit. */
@@ -52,7 +54,13 @@ export async function startServerProcess(
         });
   let stderr = '';
   child.stderr!.setEncoding('utf8').on('data', (text: string) => (stderr += text));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  let exitStatus: string | undefined;
+  const exited = new Promise<void>((resolve) =>
+    child.once('exit', (code, signal) => {
+      exitStatus = `code ${code}, signal ${signal}`;
+      resolve();
+    }),
+  );
   const statsWaiters: Array<(stats: Record<string, unknown>) => void> = [];
   const ready = new Promise<number>((resolve, reject) => {
     const lines = createInterface({ input: child.stdout! });
@@ -91,6 +99,11 @@ export async function startServerProcess(
         Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(status)?.[1]) * 1024;
       return { rss: field('VmRSS'), peak: field('VmHWM') };
     },
+    assertAlive: () => {
+      if (exitStatus === undefined) return;
+      const tail = stderr.split('\n').filter((line) => !line.includes('SentHandleNotReceivedWarning'));
+      throw new Error(`the server process exited (${exitStatus}); stderr:\n${tail.join('\n').slice(-2000)}`);
+    },
     stats: () => {
       const answer = new Promise<Record<string, unknown>>((resolve) => statsWaiters.push(resolve));
       child.kill('SIGUSR2');
@@ -116,4 +129,29 @@ export function childrenOf(pid: number): Array<{ pid: number; state: string }> {
     if (Number(fields[1]) === pid) children.push({ pid: Number(entry), state: fields[0] ?? '' });
   }
   return children;
+}
+
+/** Open descriptors of `pid` now, or 0 when it has exited. */
+function descriptorsOfPid(pid: number): number {
+  try {
+    return readdirSync(`/proc/${pid}/fd`).length;
+  } catch {
+    return 0; // exited meanwhile
+  }
+}
+
+/** Descriptors of the server process and of its children (a forking server's pool), summed. */
+export function treeDescriptors(server: ServerProcess): number {
+  return childrenOf(server.pid).reduce(
+    (sum, child) => sum + descriptorsOfPid(child.pid),
+    server.descriptorCount(),
+  );
+}
+
+/** The most descriptors one process of the server holds: the server itself or one of its children. */
+export function busiestProcess(server: ServerProcess): number {
+  return Math.max(
+    server.descriptorCount(),
+    ...childrenOf(server.pid).map((child) => descriptorsOfPid(child.pid)),
+  );
 }
