@@ -195,6 +195,11 @@ export class LineFramer {
       this.partialLength = 0;
       return;
     }
+    // No LF follows, so a last CR is part of the line: `maxLineBytes` + 1 bytes ending in CR are too long.
+    if (this.partialLength > this.maxLineBytes) {
+      this.tooLong(false);
+      return;
+    }
     const line = Buffer.concat(this.partial, this.partialLength);
     this.partial = [];
     this.partialLength = 0;
