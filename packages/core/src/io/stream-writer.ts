@@ -174,10 +174,11 @@ export class StreamWriter {
    * explicit positions, so its file position does not move; Python's does). `count` undefined or 0
    * sends until the end of the file; `offset` defaults to 0. Resolves with the bytes sent once the
    * last of them is handed to the socket, with the same backpressure and `timeout` as `write()`.
-   * Nothing else should be written until it resolves.
+   * Zero-copy (sendfile(2)) on Linux with `@sockserve/udp-native` installed, for a plain TCP or Unix
+   * socket; streamed through `write()` otherwise. Nothing else should be written until it resolves.
    */
   sendfile(file: SendfileSource, offset?: number, count?: number): Promise<number> {
-    return sendFile(this, file, offset, count);
+    return sendFile(this, this.socket, file, offset, count);
   }
 
   /** Resolves when the socket's write buffer has drained (at once if it needs no drain). */

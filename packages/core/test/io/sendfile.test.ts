@@ -1,13 +1,22 @@
 /**
  * `wfile.sendfile()` (src/io/sendfile.ts through StreamWriter): the bytes a client receives, for every
- * kind of file argument, offset and count, over real sockets.
+ * kind of file argument, offset and count, over real sockets. Each test runs both ways, streamed and
+ * zero-copy (sendfile(2) through @sockserve/udp-native, where it is built), and expects the same.
  */
 import { closeSync, openSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
+import type net from 'node:net';
 import { pathToFileURL } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
+import { ConnectionClosedError, ErrorCodes, TimeoutError } from '../../src/errors.js';
+import {
+  loadNativeSendfile,
+  type SendfileMode,
+  type SendfileSource,
+  sendFile,
+} from '../../src/io/sendfile.js';
 import { StreamWriter } from '../../src/io/stream-writer.js';
-import { readAll, tempDir, until } from '../helpers.js';
+import { readAll, tempDir } from '../helpers.js';
 import { closeSocketPairs, socketPair } from './socket-pair.js';
 
 afterEach(closeSocketPairs);
@@ -15,21 +24,42 @@ afterEach(closeSocketPairs);
 /** 3 MiB + 123 bytes of a pattern that repeats only every 251 bytes, so any misplaced byte shows. */
 const CONTENT = Buffer.alloc(3 * 1024 * 1024 + 123);
 for (let i = 0; i < CONTENT.length; i++) CONTENT[i] = (i * 7919) % 251;
+/** 36 MiB: more than the kernel's socket buffers on loopback hold. */
+const BIG = Buffer.concat(Array.from({ length: 12 }, () => CONTENT));
 
-/** Sends with `send` over a fresh connection, then ends it; resolves with what the peer received and the count. */
-async function transfer(
-  send: (writer: StreamWriter) => Promise<number>,
-): Promise<{ received: Buffer; sent: number }> {
-  const { local, peer } = await socketPair();
-  const received = readAll(peer);
-  const writer = new StreamWriter(local);
-  const sent = await send(writer);
-  await writer.end();
-  return { received: await received, sent };
-}
+const nativeAvailable = loadNativeSendfile() !== null;
 
-describe('StreamWriter.sendfile', () => {
-  it('sends a whole file given as a path, a file: URL, a FileHandle or a descriptor, byte for byte', async () => {
+describe.each<SendfileMode>(['stream', 'native'])('StreamWriter.sendfile, %s', (mode) => {
+  const test = it.skipIf(mode === 'native' && !nativeAvailable);
+
+  /** `writer.sendfile(...)`, forced to this test's way. */
+  const sendfile = (
+    writer: StreamWriter,
+    socket: net.Socket,
+    file: SendfileSource,
+    offset?: number,
+    count?: number,
+  ): Promise<number> => sendFile(writer, socket, file, offset, count, mode);
+
+  /** Sends between two writes over a fresh connection; resolves with what arrived in between and the count. */
+  async function transfer(
+    file: SendfileSource,
+    offset?: number,
+    count?: number,
+  ): Promise<{ received: Buffer; sent: number }> {
+    const { local, peer } = await socketPair();
+    const received = readAll(peer);
+    const writer = new StreamWriter(local);
+    void writer.write('head:'); // written before, not awaited: must still arrive first
+    const sent = await sendfile(writer, local, file, offset, count);
+    await writer.end(':tail');
+    const all = await received;
+    expect(String(all.subarray(0, 5))).toBe('head:');
+    expect(String(all.subarray(all.length - 5))).toBe(':tail');
+    return { received: all.subarray(5, all.length - 5), sent };
+  }
+
+  test('sends a whole file given as a path, a file: URL, a FileHandle or a descriptor, byte for byte', async () => {
     using dir = tempDir();
     const path = dir.file('content.bin');
     writeFileSync(path, CONTENT);
@@ -37,19 +67,19 @@ describe('StreamWriter.sendfile', () => {
     const fd = openSync(path, 'r');
     try {
       for (const file of [path, pathToFileURL(path), handle, fd]) {
-        const { received, sent } = await transfer((writer) => writer.sendfile(file));
+        const { received, sent } = await transfer(file);
         expect(sent).toBe(CONTENT.length);
         expect(received.equals(CONTENT)).toBe(true);
       }
       // A handle or descriptor stays open and can be sent again (positional reads).
-      expect((await transfer((writer) => writer.sendfile(fd))).sent).toBe(CONTENT.length);
+      expect((await transfer(fd)).sent).toBe(CONTENT.length);
     } finally {
       await handle.close();
       closeSync(fd);
     }
   });
 
-  it('honours offset and count as Python does: count 0 means to the end, past the end sends nothing', async () => {
+  test('honours offset and count as Python does: count 0 means to the end, past the end sends nothing', async () => {
     using dir = tempDir();
     const path = dir.file('content.bin');
     writeFileSync(path, CONTENT);
@@ -62,42 +92,85 @@ describe('StreamWriter.sendfile', () => {
       [0, 1, CONTENT.subarray(0, 1)],
     ];
     for (const [offset, count, expected] of cases) {
-      const { received, sent } = await transfer((writer) => writer.sendfile(path, offset, count));
+      const { received, sent } = await transfer(path, offset, count);
       expect(sent).toBe(expected.length);
       expect(received.equals(expected)).toBe(true);
     }
   });
 
-  it('goes at the pace of the peer: while it does not read, the socket holds a bounded amount', async () => {
+  test('goes at the pace of the peer: it does not finish while the peer does not read', async () => {
     using dir = tempDir();
     const path = dir.file('big.bin');
-    const big = Buffer.concat(Array.from({ length: 12 }, () => CONTENT)); // 36 MiB: more than the kernel buffers
-    writeFileSync(path, big);
+    writeFileSync(path, BIG);
     const { local, peer } = await socketPair();
     const writer = new StreamWriter(local);
-    const sending = writer.sendfile(path);
+    const sending = sendfile(writer, local, path);
     // `peer` has no 'data' listener: it stops reading once the kernel buffers are full.
     let settled = false;
     void sending.finally(() => {
       settled = true;
     });
-    await until(() => local.writableLength > 0);
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await new Promise((resolve) => setTimeout(resolve, 300));
     expect(settled).toBe(false);
     expect(local.writableLength).toBeLessThanOrEqual(local.writableHighWaterMark + 2 * 64 * 1024);
     const received = readAll(peer);
-    expect(await sending).toBe(big.length);
+    expect(await sending).toBe(BIG.length);
     await writer.end();
-    expect((await received).equals(big)).toBe(true);
+    expect((await received).equals(BIG)).toBe(true);
   });
 
-  it('rejects a missing file with the system error, and bad arguments naming them', async () => {
+  test('fails with TimeoutError when the peer stops reading for `timeout` seconds, and destroys the connection', async () => {
+    using dir = tempDir();
+    const path = dir.file('big.bin');
+    writeFileSync(path, BIG);
+    const { local, peer } = await socketPair();
+    const writer = new StreamWriter(local, { timeout: 0.3 });
+    const error = await sendfile(writer, local, path).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(TimeoutError);
+    expect(error).toMatchObject({ code: ErrorCodes.TIMEOUT, seconds: 0.3 });
+    expect(local.destroyed).toBe(true);
+    await readAll(peer); // reading again, the client sees the connection end
+  });
+
+  test('fails with ConnectionClosedError when the connection is destroyed mid-transfer', async () => {
+    using dir = tempDir();
+    const path = dir.file('big.bin');
+    writeFileSync(path, BIG);
+    const { local } = await socketPair();
+    const writer = new StreamWriter(local);
+    const sending = sendfile(writer, local, path);
+    await new Promise((resolve) => setTimeout(resolve, 100)); // the peer does not read: it is stuck
+    local.destroy();
+    await expect(sending).rejects.toBeInstanceOf(ConnectionClosedError);
+  });
+
+  test('rejects a missing file with the system error, and bad arguments naming them', async () => {
     using dir = tempDir();
     const { local } = await socketPair();
     const writer = new StreamWriter(local);
-    await expect(writer.sendfile(dir.file('missing.bin'))).rejects.toMatchObject({ code: 'ENOENT' });
-    await expect(writer.sendfile(dir.file('missing.bin'), -1)).rejects.toThrow(/offset/);
-    await expect(writer.sendfile(dir.file('missing.bin'), 0, 1.5)).rejects.toThrow(/count/);
-    await expect(writer.sendfile({} as never)).rejects.toThrow(/file/);
+    await expect(sendfile(writer, local, dir.file('missing.bin'))).rejects.toMatchObject({ code: 'ENOENT' });
+    await expect(sendfile(writer, local, dir.file('missing.bin'), -1)).rejects.toThrow(/offset/);
+    await expect(sendfile(writer, local, dir.file('missing.bin'), 0, 1.5)).rejects.toThrow(/count/);
+    await expect(sendfile(writer, local, {} as never)).rejects.toThrow(/file/);
   });
+});
+
+describe('StreamWriter.sendfile, either way', () => {
+  it.skipIf(!nativeAvailable)(
+    'is zero-copy by default on a plain socket when the addon is there',
+    async () => {
+      using dir = tempDir();
+      const path = dir.file('content.bin');
+      writeFileSync(path, CONTENT);
+      const { local, peer } = await socketPair();
+      const received = readAll(peer);
+      const writer = new StreamWriter(local);
+      const written = local.bytesWritten;
+      expect(await writer.sendfile(path)).toBe(CONTENT.length);
+      // Node's byte count did not move: the bytes went by sendfile(2), not through the socket's writes.
+      expect(local.bytesWritten - written).toBeLessThan(CONTENT.length);
+      await writer.end();
+      expect((await received).equals(CONTENT)).toBe(true);
+    },
+  );
 });
