@@ -58,9 +58,23 @@ interface NativeSendfile {
   sendfileCancel(job: object): void;
 }
 
-const { ETIMEDOUT, ECANCELED, EINVAL, ENOSYS, EOPNOTSUPP, ENOTSOCK } = constants.errno;
+const {
+  ECANCELED,
+  ECONNABORTED,
+  ECONNRESET,
+  EHOSTUNREACH,
+  EINVAL,
+  ENOSYS,
+  ENOTCONN,
+  ENOTSOCK,
+  EOPNOTSUPP,
+  EPIPE,
+  ETIMEDOUT,
+} = constants.errno;
 /** sendfile(2) cannot send from this file or to this socket: stream instead, as Python does. */
 const GIVE_UP = new Set([EINVAL, ENOSYS, EOPNOTSUPP, ENOTSOCK]);
+/** The peer or the network ended the connection. */
+const CONNECTION_LOST = new Set([EPIPE, ECONNRESET, ENOTCONN, ECONNABORTED, ETIMEDOUT, EHOSTUNREACH]);
 const EMPTY: Buffer = Buffer.alloc(0);
 
 /** The addon's sendfile functions, or null (not Linux, not installed, or an addon without them). */
@@ -160,21 +174,29 @@ async function sendNative(
   const fd = socketFd(socket);
   if (fd === undefined) throw new ConnectionClosedError('connection closed before sendfile');
   const seconds = writer.timeout;
-  const [errno, sent] = await new Promise<[number, number]>((resolve) => {
-    const job = native.sendfileStart(
-      fd,
-      fileFd,
-      start,
-      total === Number.POSITIVE_INFINITY ? -1 : total,
-      seconds === undefined ? -1 : Math.ceil(seconds * 1000),
-      (code, bytes) => {
-        socket.off('close', cancel);
-        resolve([code, bytes]);
-      },
-    );
+  const outcome = await new Promise<[number, number] | undefined>((resolve) => {
+    let job: object;
+    try {
+      job = native.sendfileStart(
+        fd,
+        fileFd,
+        start,
+        total === Number.POSITIVE_INFINITY ? -1 : total,
+        seconds === undefined ? -1 : Math.ceil(seconds * 1000),
+        (code, bytes) => {
+          socket.off('close', cancel);
+          resolve([code, bytes]);
+        },
+      );
+    } catch {
+      resolve(undefined); // no descriptor or thread to spare: stream instead
+      return;
+    }
     const cancel = (): void => native.sendfileCancel(job);
     socket.on('close', cancel);
   });
+  if (outcome === undefined) return undefined;
+  const [errno, sent] = outcome;
   if (errno === 0) return sent;
   if (sent === 0 && GIVE_UP.has(errno)) return undefined;
   if (errno === ETIMEDOUT && seconds !== undefined) {
@@ -182,9 +204,11 @@ async function sendNative(
     throw new TimeoutError(seconds, 'write');
   }
   if (errno === ECANCELED) throw new ConnectionClosedError('connection closed during sendfile');
-  throw new ConnectionClosedError('connection failed during sendfile', {
-    cause: systemCallError('sendfile', -errno, '', { bytesSent: sent }),
-  });
+  const error = systemCallError('sendfile', -errno, '', { bytesSent: sent });
+  if (CONNECTION_LOST.has(errno)) {
+    throw new ConnectionClosedError('connection failed during sendfile', { cause: error });
+  }
+  throw error; // the file's side (EIO, …)
 }
 
 /** The read/write loop: the next piece is read while the previous one is being written. */
