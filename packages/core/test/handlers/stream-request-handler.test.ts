@@ -11,6 +11,7 @@ import {
   TCPServer,
   ThreadingTCPServer,
   TimeoutError,
+  UnixStreamServer,
 } from '../../src/index.js';
 import { connect, once, readAll, serving, tempDir, withDeadline } from '../helpers.js';
 
@@ -241,5 +242,26 @@ describe('StreamRequestHandler, rfile and wfile as in Python', () => {
     const received = await withDeadline(readAll(socket), 'the file');
     expect(sent).toEqual([content.length, 20]);
     expect(received.equals(Buffer.concat([content, content.subarray(10, 30)]))).toBe(true);
+  });
+
+  it('sends a file over a Unix stream connection too, after what was written before it', async () => {
+    using dir = tempDir();
+    const path = dir.file('page.bin');
+    const content = Buffer.alloc(3 * 1024 * 1024 + 1);
+    for (let i = 0; i < content.length; i++) content[i] = (i * 17) % 251;
+    writeFileSync(path, content);
+    class FileSender extends StreamRequestHandler {
+      override async handle(): Promise<void> {
+        void this.wfile.write('header\n');
+        await this.wfile.sendfile(path);
+        await this.wfile.write('trailer\n');
+      }
+    }
+    await using server = await serving(new UnixStreamServer(dir.file('files.sock'), FileSender));
+    const socket = await connect(server.serverAddress);
+    const received = await withDeadline(readAll(socket), 'the file');
+    expect(received.equals(Buffer.concat([Buffer.from('header\n'), content, Buffer.from('trailer\n')]))).toBe(
+      true,
+    );
   });
 });
