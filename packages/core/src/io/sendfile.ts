@@ -135,6 +135,9 @@ export async function sendFile(
     throw invalidType('file', 'a path, a FileHandle or a file descriptor', file);
   }
   try {
+    if (socket.destroyed || socket.writableEnded) {
+      throw new ConnectionClosedError(socket.destroyed ? 'connection closed' : 'write after end');
+    }
     if (mode !== 'stream') {
       const native = loadNativeSendfile();
       const target = socketFd(socket);
@@ -166,9 +169,16 @@ async function sendNative(
   start: number,
   total: number,
 ): Promise<number | undefined> {
+  if (socket.destroyed || socket.writableEnded) {
+    throw new ConnectionClosedError(socket.destroyed ? 'connection closed' : 'write after end');
+  }
   // What Node still holds for this socket goes first: an empty write calls back once all before it are out.
   await new Promise<void>((resolve, reject) => {
-    socket.write(EMPTY, (error) => (error ? reject(error) : resolve()));
+    socket.write(EMPTY, (error) =>
+      error
+        ? reject(new ConnectionClosedError('connection closed before sendfile', { cause: error }))
+        : resolve(),
+    );
   });
   if (socket.destroyed) throw new ConnectionClosedError('connection closed before sendfile');
   const fd = socketFd(socket);

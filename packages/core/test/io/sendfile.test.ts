@@ -152,6 +152,11 @@ describe.each<SendfileMode>(['stream', 'native'])('StreamWriter.sendfile, %s', (
     await expect(sendfile(writer, local, dir.file('missing.bin'), -1)).rejects.toThrow(/offset/);
     await expect(sendfile(writer, local, dir.file('missing.bin'), 0, 1.5)).rejects.toThrow(/count/);
     await expect(sendfile(writer, local, {} as never)).rejects.toThrow(/file/);
+    writeFileSync(dir.file('small.bin'), 'small');
+    await writer.end();
+    await expect(sendfile(writer, local, dir.file('small.bin'))).rejects.toBeInstanceOf(
+      ConnectionClosedError,
+    );
   });
 });
 
