@@ -1,6 +1,9 @@
 // What is measured: the servers under test and the scenarios that drive them.
 import path from 'node:path';
-import { SERVERS_DIR } from './paths.js';
+import { BENCH_DIR, SERVERS_DIR } from './paths.js';
+
+/** The file the `download` scenario serves (the load generator writes it; the servers send it). */
+const DOWNLOAD_FILE = path.join(BENCH_DIR, '.build', 'download.bin');
 
 /**
  * @typedef {object} Tools
@@ -110,6 +113,24 @@ export const SERVERS = {
     short: 'C echo',
     command: (t) => [t.echod, 'udp'],
     calibration: true,
+  },
+  'sockserve-sendfile': {
+    label: 'sockserve ThreadingTCPServer + wfile.sendfile() (sendfile(2) with @sockserve/udp-native)',
+    short: 'sockserve sendfile',
+    command: node('sockserve-sendfile.js'),
+  },
+  'net-pipe': {
+    label: 'raw node:net + fs.createReadStream().pipe(socket)',
+    short: 'node:net fs pipe',
+    command: node('net-pipe.js'),
+  },
+  'python-sendfile': {
+    label: 'Python socketserver.ThreadingTCPServer + socket.sendfile()',
+    short: 'Python sendfile',
+    command: (tools) => {
+      const argv = python('py-sendfile.py')(tools);
+      return typeof argv === 'string' ? argv : [...argv, DOWNLOAD_FILE];
+    },
   },
   'sockserve-chat': {
     label: 'sockserve ThreadingTCPServer + ChatHandler',
@@ -257,6 +278,30 @@ export const SCENARIOS = [
     ],
     servers: ['net-chat', 'sockserve-chat'],
     targets: [{ server: 'sockserve-chat', baseline: 'net-chat', min: 0.8 }],
+  },
+  {
+    id: 'download',
+    title: 'File serving: 4 connections each download a 256 MiB file (page cache)',
+    unit: 'MiB/s',
+    higherIsBetter: true,
+    kind: 'load',
+    loadgen: () => [
+      'download',
+      '--conns',
+      '4',
+      '--bytes',
+      String(256 * 1024 * 1024),
+      '--file',
+      DOWNLOAD_FILE,
+      '--timeout',
+      '60',
+    ],
+    servers: ['net-pipe', 'sockserve-sendfile', 'python-sendfile'],
+    // Reported, no target yet: the first figures of a new scenario.
+    targets: [
+      { server: 'sockserve-sendfile', baseline: 'net-pipe' },
+      { server: 'sockserve-sendfile', baseline: 'python-sendfile' },
+    ],
   },
   {
     id: 'idle',

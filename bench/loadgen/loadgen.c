@@ -30,6 +30,7 @@
 #include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
@@ -51,6 +52,7 @@ static long long opt_bytes = 256LL << 20; /* stream: bytes per connection */
 static int opt_senders = 4;      /* chat: clients that send */
 static int opt_window = 16;      /* chat: lines in flight per sender */
 static double opt_hold = 30;     /* idle: longest hold after establishing */
+static const char *opt_file = NULL; /* download: the file the server sends (written here first) */
 
 /* ---- small helpers ---------------------------------------------------------------------- */
 
@@ -877,11 +879,103 @@ static void run_idle(void) {
 
 /* ---- main ------------------------------------------------------------------------------- */
 
+/* ---- download: the server sends a file to each connection; every byte is checked ---------- */
+
+/* Makes `opt_file` hold opt_bytes of the stream pattern (connection 0's) unless it already does. */
+static int write_download_file(void) {
+  struct stat st;
+  if (stat(opt_file, &st) == 0 && st.st_size == opt_bytes) return 0;
+  FILE *f = fopen(opt_file, "wb");
+  if (f == NULL) return -1;
+  for (long long at = 0; at < opt_bytes;) {
+    long long left = opt_bytes - at;
+    size_t want = left < IO_CHUNK ? (size_t)left : IO_CHUNK;
+    if (fwrite(pattern_at(0, at), 1, want, f) != want) {
+      fclose(f);
+      return -1;
+    }
+    at += (long long)want;
+  }
+  return fclose(f);
+}
+
+/* `n` connections at once, each reading the whole file (opt_bytes) until the server closes it. */
+static void run_download(void) {
+  int n = opt_conns > 0 ? opt_conns : 4;
+  pattern = malloc(PATTERN_PERIOD + IO_CHUNK);
+  fill_message(pattern, PATTERN_PERIOD, 7, 7);
+  memcpy(pattern + PATTERN_PERIOD, pattern, IO_CHUNK);
+  if (opt_file == NULL || write_download_file() != 0) {
+    fail("cannot write the file to download (--file)");
+    print_result("download", 0, "MiB/s", 0, 0, NULL);
+    return;
+  }
+  unsigned char *buf = malloc(IO_CHUNK);
+  streamer *ss = calloc((size_t)n, sizeof *ss);
+  announce_measuring();
+  double t0 = now(), cpu0 = cpu_seconds();
+  for (int i = 0; i < n; i++) {
+    ss[i].id = (unsigned)i;
+    ss[i].fd = tcp_connect();
+    if (ss[i].fd < 0 || wait_connected(ss[i].fd) < 0) {
+      print_result("download", 0, "MiB/s", 0, 0, NULL);
+      return;
+    }
+    ep_ctl(EPOLL_CTL_ADD, ss[i].fd, EPOLLIN, &ss[i]);
+  }
+  long long total = opt_bytes * n, received = 0;
+  int open_conns = n;
+  struct epoll_event evs[64];
+  double t = t0;
+  while (errors == 0 && open_conns > 0) {
+    if (t - t0 > opt_timeout) {
+      fail("timed out after %.0f s with %lld of %lld bytes received", opt_timeout, received, total);
+      break;
+    }
+    int k = epoll_wait(ep, evs, 64, 100);
+    t = now();
+    for (int e = 0; e < k && errors == 0; e++) {
+      streamer *s = evs[e].data.ptr;
+      for (int reads = 0; reads < 16; reads++) {
+        ssize_t r = recv(s->fd, buf, IO_CHUNK, 0);
+        if (r < 0) {
+          if (errno != EAGAIN) fail("recv: %s", strerror(errno));
+          break;
+        }
+        if (r == 0) {
+          if (s->received != opt_bytes)
+            fail("connection %u closed after %lld of %lld bytes", s->id, s->received, opt_bytes);
+          ep_ctl(EPOLL_CTL_DEL, s->fd, 0, NULL);
+          close(s->fd);
+          open_conns--;
+          break;
+        }
+        if (s->received + r > opt_bytes) {
+          fail("connection %u got more than the file's %lld bytes", s->id, opt_bytes);
+          break;
+        }
+        if (memcmp(buf, pattern_at(0, s->received), (size_t)r) != 0) {
+          fail("file mismatch on connection %u near offset %lld", s->id, s->received);
+          break;
+        }
+        s->received += r;
+        received += r;
+        if (r < IO_CHUNK) break;
+      }
+    }
+  }
+  double elapsed = now() - t0;
+  double cpu = (cpu_seconds() - cpu0) / elapsed;
+  char extra[160];
+  snprintf(extra, sizeof extra, ",\"bytes\":%lld,\"conns\":%d,\"bytes_per_conn\":%lld", received, n, opt_bytes);
+  print_result("download", received / 1048576.0 / elapsed, "MiB/s", elapsed, cpu, extra);
+}
+
 static void usage(void) {
   fprintf(stderr,
-          "usage: loadgen pingpong|stream|connrate|udp|chat|idle --port P [--host H] [--conns N]\n"
+          "usage: loadgen pingpong|stream|connrate|udp|chat|idle|download --port P [--host H] [--conns N]\n"
           "         [--size B] [--duration S] [--warmup S] [--timeout S] [--bytes N] [--senders N]\n"
-          "         [--window N] [--hold S]\n");
+          "         [--window N] [--hold S] [--file PATH]\n");
   exit(2);
 }
 
@@ -903,6 +997,7 @@ int main(int argc, char **argv) {
     else if (!strcmp(a, "--senders")) opt_senders = atoi(v);
     else if (!strcmp(a, "--window")) opt_window = atoi(v);
     else if (!strcmp(a, "--hold")) opt_hold = atof(v);
+    else if (!strcmp(a, "--file")) opt_file = v;
     else usage();
   }
   if (opt_port <= 0 || opt_size <= 0 || opt_size > MAX_MSG || opt_duration <= 0 || opt_window <= 0) usage();
@@ -920,6 +1015,7 @@ int main(int argc, char **argv) {
   else if (!strcmp(mode, "stream")) run_stream();
   else if (!strcmp(mode, "chat")) run_chat();
   else if (!strcmp(mode, "idle")) run_idle();
+  else if (!strcmp(mode, "download")) run_download();
   else usage();
   return 0;
 }

@@ -6,7 +6,7 @@ import { DatagramRequestHandler, StreamRequestHandler } from '@sockserve/core';
 export class UserEchoStreamHandler extends StreamRequestHandler {
   /** @override */
   async handle() {
-    for await (const chunk of this.rfile) await this.wfile.write(chunk);
+    for await (const chunk of this.rfile.chunks()) await this.wfile.write(chunk);
   }
 }
 

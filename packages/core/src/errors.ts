@@ -62,7 +62,10 @@ export class LineTooLongError extends SockserveError {
   /** The limit that was exceeded, in bytes. */
   readonly maxBytes: number;
   constructor(maxBytes: number) {
-    super(ErrorCodes.LINE_TOO_LONG, `line too long (max ${maxBytes} bytes)`);
+    super(
+      ErrorCodes.LINE_TOO_LONG,
+      `line too long (max ${maxBytes} bytes: the read's maxBytes, else the reader's maxLineBytes; Infinity lifts it)`,
+    );
     this.maxBytes = maxBytes;
   }
 }
@@ -84,7 +87,7 @@ export class IncompleteReadError extends SockserveError {
   }
 }
 
-/** No data arrived within `seconds`. */
+/** No data arrived, or a write could not complete, within `seconds`. */
 export class TimeoutError extends SockserveError {
   readonly seconds: number;
   constructor(seconds: number, what = 'read') {

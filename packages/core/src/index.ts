@@ -20,7 +20,7 @@ export { DatagramRequestHandler, DatagramWriter } from './handlers/datagram-requ
 export { StreamRequestHandler } from './handlers/stream-request-handler.js';
 export { LineFramer, type LineFramerOptions } from './io/line-framer.js';
 export { StreamReader, type StreamReaderOptions } from './io/stream-reader.js';
-export { StreamWriter } from './io/stream-writer.js';
+export { type SendfileSource, StreamWriter, type StreamWriterOptions } from './io/stream-writer.js';
 export {
   ForkingMixIn,
   type ForkingOptions,

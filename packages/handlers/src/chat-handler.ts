@@ -177,7 +177,7 @@ export class ChatHandler extends StreamRequestHandler {
       },
       onLineTooLong: () => lines.push(TOO_LONG),
     });
-    const chunks = this.rfile[Symbol.asyncIterator]();
+    const chunks = this.rfile.chunks();
     let unyielded = 0;
     while (this.#stopReason === undefined) {
       let next: IteratorResult<Buffer> | undefined;

@@ -20,7 +20,7 @@ function resumeReading(this: net.Socket): void {
  * ```ts
  * class MyEcho extends StreamRequestHandler {
  *   override async handle() {
- *     for await (const chunk of this.rfile) await this.wfile.write(chunk);
+ *     for await (const chunk of this.rfile.chunks()) await this.wfile.write(chunk);
  *   }
  * }
  * ```

@@ -16,7 +16,7 @@ import { connect, pause, readAll, serving, tempDir, withDeadline } from './helpe
 /** The echo of the docs: the same thing written with rfile/wfile. */
 class UserEcho extends StreamRequestHandler {
   override async handle(): Promise<void> {
-    for await (const chunk of this.rfile) await this.wfile.write(chunk);
+    for await (const chunk of this.rfile.chunks()) await this.wfile.write(chunk);
   }
 }
 

@@ -397,6 +397,8 @@ static napi_value Close(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+napi_status sockserve_sendfile_define(napi_env env, napi_value exports);  // src/sendfile.c
+
 NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
   napi_property_descriptor properties[] = {
       {"open", NULL, Open, NULL, NULL, NULL, napi_enumerable, NULL},
@@ -406,7 +408,8 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
   napi_value batch_size;
   if (napi_create_uint32(env, BATCH, &batch_size) != napi_ok ||
       napi_define_properties(env, exports, sizeof properties / sizeof properties[0], properties) != napi_ok ||
-      napi_set_named_property(env, exports, "batchSize", batch_size) != napi_ok)
+      napi_set_named_property(env, exports, "batchSize", batch_size) != napi_ok ||
+      sockserve_sendfile_define(env, exports) != napi_ok)
     return NULL;
   return exports;
 }

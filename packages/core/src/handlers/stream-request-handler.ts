@@ -18,7 +18,8 @@ import { BaseRequestHandler } from './base-request-handler.js';
  * }
  * ```
  *
- * For subclasses: set `timeout`, `disableNagleAlgorithm` or `readBufferSize` as class fields.
+ * For subclasses: set `timeout`, `disableNagleAlgorithm` or `readBufferSize` as class fields, and the
+ * static `maxLineBytes` (`static override maxLineBytes = 1024 * 1024`), as Python sets class attributes.
  *
  * In-place reads, for handlers that consume each chunk as it arrives (an echo, a proxy, a parser that
  * copies what it keeps): set the static `receiveBufferSize` and override `received()`.
@@ -36,7 +37,11 @@ export class StreamRequestHandler<
   Server = unknown,
   ClientAddress = InetAddress | UnixAddress,
 > extends BaseRequestHandler<net.Socket, ClientAddress, Server> {
-  /** Seconds without data after which a pending read rejects with TimeoutError. Default: no limit. */
+  /**
+   * Seconds without data after which a pending read rejects with TimeoutError, and seconds a write may
+   * wait for a peer that does not read before it rejects with TimeoutError (the connection is then
+   * destroyed), as Python's socket timeout bounds `recv` and `sendall`. Default: no limit.
+   */
   timeout: number | undefined = undefined;
   /** Sets TCP_NODELAY on the connection (servers already default to it). Default false. */
   disableNagleAlgorithm = false;
@@ -58,6 +63,14 @@ export class StreamRequestHandler<
   static receiveBufferSize: number | undefined = undefined;
 
   /**
+   * Longest line (or `readUntil` record) `rfile` accepts when a read gives no `maxBytes`, in bytes;
+   * a longer one rejects with `LineTooLongError`. Set it per handler class
+   * (`static override maxLineBytes = 1024 * 1024`); `Infinity` for no limit. Default 65536 (64 KiB,
+   * asyncio's default). `rfile.maxLineBytes` changes it for one connection.
+   */
+  static maxLineBytes: number = 64 * 1024;
+
+  /**
    * In-place reads: called with each chunk. The chunk is a view of a reused buffer, valid until this
    * returns or, when written to `connection`, until that write is done: copy what you keep. Return
    * false to stop reading until `this.connection.resume()`. A throw ends the request with that error.
@@ -72,8 +85,9 @@ export class StreamRequestHandler<
     this.rfile = new StreamReader(this.connection, {
       timeout: this.timeout,
       highWaterMark: this.readBufferSize,
+      maxLineBytes: (this.constructor as typeof StreamRequestHandler).maxLineBytes,
     });
-    this.wfile = new StreamWriter(this.connection);
+    this.wfile = new StreamWriter(this.connection, { timeout: this.timeout });
   }
 
   /**

@@ -7,9 +7,16 @@
  * `highWaterMark` bytes are buffered and no read is waiting, and resumes it
  * when a read drains the buffer or needs more bytes.
  *
- * EOF is signalled the way Python's `rfile` does it: `readline()` and `read()`
- * return an empty Buffer; `readExactly()` and `readUntil()` reject with
- * `IncompleteReadError`; iteration ends.
+ * It reads the way Python's buffered `rfile` does: `read(n)` waits for
+ * exactly `n` bytes (fewer only at EOF), `read1(n)`/`recv(n)` return what has
+ * arrived, `readline()` returns one line with its LF, and `for await` yields
+ * lines as `for line in rfile` does. Lines (and `readUntil` records) are
+ * bounded by `maxLineBytes` (64 KiB, asyncio's default) unless a read says
+ * otherwise.
+ *
+ * EOF is signalled the way Python's `rfile` does it: `readline()`, `read()`
+ * and `read1()` return an empty Buffer; `readExactly()` and `readUntil()`
+ * reject with `IncompleteReadError`; iteration ends.
  */
 import type { Duplex } from 'node:stream';
 import {
@@ -28,6 +35,8 @@ const CR = 0x0d;
 const EMPTY: Buffer = Buffer.alloc(0);
 const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined });
 const DEFAULT_HIGH_WATER_MARK = 64 * 1024;
+/** The default of `maxLineBytes`: asyncio's stream limit. */
+const DEFAULT_MAX_LINE_BYTES = 64 * 1024;
 /** Stands in for the socket of a reader made by `StreamReader.fromBuffer()`. */
 const NO_SOCKET = { pause: (): void => {}, resume: (): void => {} } as unknown as Duplex;
 
@@ -37,11 +46,19 @@ export interface StreamReaderOptions {
   timeout?: number | undefined;
   /** Buffered bytes at which the socket is paused while no read is waiting, in bytes; default 65536 (64 KiB). */
   highWaterMark?: number | undefined;
+  /**
+   * Longest line or `readUntil` record accepted when a read gives no `maxBytes`, in bytes, not
+   * counting its delimiter; `Infinity` for no limit. Default 65536 (64 KiB, asyncio's default).
+   */
+  maxLineBytes?: number | undefined;
 }
 
 /** Options of `readline()`, `readUntil()` and `lines()`. */
 export interface ReadLimitOptions {
-  /** Longest line or record accepted, in bytes, not counting its delimiter (for lines: LF and one CR before it); default unlimited. */
+  /**
+   * Longest line or record accepted, in bytes, not counting its delimiter (for lines: LF and one CR
+   * before it); `Infinity` for no limit. Default: the reader's `maxLineBytes` (64 KiB).
+   */
   maxBytes?: number | undefined;
 }
 
@@ -58,9 +75,10 @@ interface Waiter {
 /**
  * A buffered reader over a connected socket (any `Duplex`, normally a `net.Socket`).
  *
- * For the caller: `readline()`, `read()`, `readExactly()`, `readUntil()`,
- * `for await (const chunk of reader)`, `lines()`, `atEof`, `buffered`, and the
- * settable `timeout`. Only one read may be pending at a time.
+ * For the caller: `readline()`, `read()`, `read1()`, `recv()`, `readExactly()`,
+ * `readUntil()`, `for await (const line of reader)`, `lines()`, `chunks()`,
+ * `atEof`, `buffered`, and the settable `timeout` and `maxLineBytes`. Only one
+ * read may be pending at a time.
  *
  * The reader takes over the socket's flow: it adds a `'data'` listener and
  * resumes the socket, then pauses and resumes it for backpressure. Once the
@@ -73,13 +91,18 @@ export class StreamReader implements AsyncIterable<Buffer> {
   timeout: number | undefined;
   /** Buffered bytes at which the socket is paused while no read is waiting. */
   readonly highWaterMark: number;
+  /**
+   * Longest line or `readUntil` record a read without `maxBytes` accepts, in bytes (`Infinity`: no
+   * limit). Read when a read (or an iteration) starts. Default 65536.
+   */
+  maxLineBytes: number;
 
   private readonly socket: Duplex;
-  /** Received chunks; `chunks[head]` is the first with unread bytes, from `headOffset` on. */
-  private chunks: Array<Buffer | undefined> = [];
+  /** Received chunks; `queue[head]` is the first with unread bytes, from `headOffset` on. */
+  private queue: Array<Buffer | undefined> = [];
   private head = 0;
   private headOffset = 0;
-  /** Unread bytes in `chunks`. */
+  /** Unread bytes in `queue`. */
   private size = 0;
   private eof = false;
   private failed = false;
@@ -99,6 +122,7 @@ export class StreamReader implements AsyncIterable<Buffer> {
       this.socket = socket;
       this.timeout = undefined;
       this.highWaterMark = DEFAULT_HIGH_WATER_MARK;
+      this.maxLineBytes = Number.POSITIVE_INFINITY;
       this.eof = true;
       return;
     }
@@ -114,6 +138,12 @@ export class StreamReader implements AsyncIterable<Buffer> {
       DEFAULT_HIGH_WATER_MARK,
       (value, name) => validateInteger(value, name, 1),
       'highWaterMark',
+    );
+    this.maxLineBytes = optional(
+      options?.maxLineBytes,
+      DEFAULT_MAX_LINE_BYTES,
+      validateLimit,
+      'maxLineBytes',
     );
     this.socket = socket;
 
@@ -137,13 +167,14 @@ export class StreamReader implements AsyncIterable<Buffer> {
 
   /**
    * A reader over bytes already received (a datagram, a test fixture): it
-   * returns them, then EOF. The bytes are not copied.
+   * returns them, then EOF. The bytes are not copied. Its `maxLineBytes` is
+   * `Infinity` (the bytes are already in memory), as Python's `BytesIO` has no limit.
    */
   static fromBuffer(data: Uint8Array): StreamReader {
     if (!(data instanceof Uint8Array)) throw invalidType('data', 'a Buffer or Uint8Array', data);
     const reader = new StreamReader(NO_SOCKET);
     if (data.length > 0) {
-      reader.chunks.push(
+      reader.queue.push(
         Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.length),
       );
       reader.size = data.length;
@@ -166,25 +197,35 @@ export class StreamReader implements AsyncIterable<Buffer> {
    * `rfile.readline()`. At EOF it returns the remaining bytes without LF, then
    * an empty Buffer on every later call.
    *
-   * With `maxBytes`, a line longer than that (not counting the LF and one CR
-   * before it) rejects with `LineTooLongError` as soon as the limit is passed,
-   * without buffering more of it; the next `readline()` first skips the rest
-   * of that line, up to and including its LF (a `read()`, `readExactly()` or
-   * iteration in between cancels the skip and sees the raw bytes).
+   * `readline(size)` returns at most `size` bytes, as Python's does: a longer
+   * line comes in pieces of `size` bytes, the last one with its LF, and no
+   * error is raised (a negative `size` is the same as none).
+   *
+   * Without `size`, a line longer than `maxBytes` (default: the reader's
+   * `maxLineBytes`, 64 KiB; not counting the LF and one CR before it) rejects
+   * with `LineTooLongError` as soon as the limit is passed, without buffering
+   * more of it; the next `readline()` first skips the rest of that line, up to
+   * and including its LF (a `read()`, `readExactly()` or chunk iteration in
+   * between cancels the skip and sees the raw bytes).
    */
-  readline(options?: ReadLimitOptions): Promise<Buffer> {
-    const maxBytes = readMaxBytes(options);
+  readline(size?: number | ReadLimitOptions): Promise<Buffer> {
+    if (typeof size === 'number') {
+      if (!Number.isInteger(size)) throw invalidValue('size', 'an integer', size);
+      const pieceBytes = size;
+      if (pieceBytes >= 0) return this.start(() => this.attemptLinePiece(pieceBytes));
+    }
+    const maxBytes = this.readLimit(typeof size === 'number' ? undefined : size);
     return this.start(() => this.attemptRecord(LF, maxBytes, true));
   }
 
   /**
-   * `read(n)` with n > 0 returns up to n bytes as soon as at least one is
-   * buffered; `read()` (n < 0) returns everything until EOF. Both return an
-   * empty Buffer at EOF.
+   * `read(n)` with n >= 0 returns exactly n bytes, waiting for them, and fewer
+   * only at EOF (Python's `BufferedReader.read`); `read()` (n < 0) returns
+   * everything until EOF. Both return an empty Buffer at EOF. For "whatever
+   * has arrived, up to n bytes", use `read1(n)` or `recv(n)`.
    */
   read(n = -1): Promise<Buffer> {
-    if (typeof n !== 'number') throw invalidType('n', 'an integer', n);
-    if (!Number.isInteger(n)) throw invalidValue('n', 'an integer', n);
+    validateCount(n);
     if (n < 0) {
       return this.start(() => {
         this.skipThrough = undefined;
@@ -193,9 +234,33 @@ export class StreamReader implements AsyncIterable<Buffer> {
     }
     return this.start(() => {
       this.skipThrough = undefined;
-      if (this.size > 0) return this.take(Math.min(n, this.size));
+      if (this.size >= n) return this.take(n);
+      return this.eof ? this.take(this.size) : undefined;
+    });
+  }
+
+  /**
+   * Returns up to `n` bytes as soon as at least one is buffered (Python's
+   * `BufferedReader.read1`), or every buffered byte when `n` is negative or
+   * omitted; an empty Buffer at EOF (and for `n` = 0).
+   */
+  read1(n = -1): Promise<Buffer> {
+    validateCount(n);
+    return this.start(() => {
+      this.skipThrough = undefined;
+      if (this.size > 0) return this.take(n < 0 ? this.size : Math.min(n, this.size));
       return this.eof || n === 0 ? EMPTY : undefined;
     });
+  }
+
+  /**
+   * `read1(n)` under the name Python code calls on a socket: `data = await
+   * this.rfile.recv(1024)` for `data = self.request.recv(1024)`. Resolves with
+   * 1 to `n` bytes as soon as some arrive, an empty Buffer at EOF.
+   */
+  recv(n: number): Promise<Buffer> {
+    validateInteger(n, 'n', 0);
+    return this.read1(n);
   }
 
   /** Returns exactly `n` bytes, or rejects with `IncompleteReadError` (holding what arrived) at EOF. */
@@ -212,9 +277,10 @@ export class StreamReader implements AsyncIterable<Buffer> {
   /**
    * Returns the bytes up to and including `delimiter` (a string is UTF-8).
    * At EOF before the delimiter it rejects with `IncompleteReadError` holding
-   * the bytes that arrived. With `maxBytes`, a record longer than that (not
-   * counting the delimiter) rejects with `LineTooLongError`, and the next
-   * `readline()`/`readUntil()` first skips past this delimiter.
+   * the bytes that arrived. A record longer than `maxBytes` (default: the
+   * reader's `maxLineBytes`, 64 KiB; not counting the delimiter) rejects with
+   * `LineTooLongError`, and the next `readline()`/`readUntil()` first skips
+   * past this delimiter.
    */
   readUntil(delimiter: string | Uint8Array, options?: ReadLimitOptions): Promise<Buffer> {
     let bytes: Buffer;
@@ -222,28 +288,45 @@ export class StreamReader implements AsyncIterable<Buffer> {
     else if (delimiter instanceof Uint8Array) bytes = Buffer.from(delimiter);
     else throw invalidType('delimiter', 'a string or Uint8Array', delimiter);
     if (bytes.length === 0) throw invalidValue('delimiter', 'at least one byte', '(empty)');
-    const maxBytes = readMaxBytes(options);
+    const maxBytes = this.readLimit(options);
     const search = bytes.length === 1 ? bytes[0]! : bytes;
     return this.start(() => this.attemptRecord(search, maxBytes, false));
   }
 
   /**
-   * Yields the received chunks (buffered ones first, without copying) until
-   * EOF. Breaking out of the loop leaves the reader usable.
+   * Yields lines **with** their LF, as Python's `for line in rfile` does; a
+   * final line without LF is yielded as it is at EOF. Lines are bounded by
+   * `maxLineBytes`: a longer one rejects `next()` with `LineTooLongError`
+   * (which ends a `for await` loop). `lines()` yields them without LF, and
+   * `chunks()` yields the bytes as they arrive. Breaking out of the loop
+   * leaves the reader usable.
    */
   [Symbol.asyncIterator](): AsyncIterableIterator<Buffer> {
+    const maxBytes = this.readLimit(undefined);
+    return this.iterate((): IteratorResult<Buffer> | undefined => {
+      const line = this.attemptRecord(LF, maxBytes, true);
+      if (line === undefined) return undefined;
+      return line.length === 0 ? DONE : { done: false, value: line };
+    });
+  }
+
+  /**
+   * Yields the received chunks (buffered ones first, without copying) until
+   * EOF, each as it arrived. Breaking out of the loop leaves the reader usable.
+   */
+  chunks(): AsyncIterableIterator<Buffer> {
     return this.iterate(this.attemptChunk);
   }
 
   /**
    * Yields lines without their terminator (the LF and one CR before it); a
    * final line without LF is yielded as it is at EOF. A line longer than
-   * `maxBytes` rejects `next()` with `LineTooLongError` (which ends a
-   * `for await` loop); a later `next()`, `lines()` or `readline()` continues
-   * after that line.
+   * `maxBytes` (default: the reader's `maxLineBytes`, 64 KiB) rejects `next()`
+   * with `LineTooLongError` (which ends a `for await` loop); a later `next()`,
+   * `lines()` or `readline()` continues after that line.
    */
   lines(options?: ReadLimitOptions): AsyncIterableIterator<Buffer> {
-    const maxBytes = readMaxBytes(options);
+    const maxBytes = this.readLimit(options);
     return this.iterate((): IteratorResult<Buffer> | undefined => {
       const line = this.attemptRecord(LF, maxBytes, true);
       if (line === undefined) return undefined;
@@ -253,6 +336,16 @@ export class StreamReader implements AsyncIterable<Buffer> {
       const end = length >= 2 && line[length - 2] === CR ? length - 2 : length - 1;
       return { done: false, value: line.subarray(0, end) };
     });
+  }
+
+  /** The limit of one read: its `maxBytes`, else `maxLineBytes`; undefined for none. */
+  private readLimit(options: ReadLimitOptions | undefined): number | undefined {
+    let limit = this.maxLineBytes;
+    if (options !== undefined) {
+      if (typeof options !== 'object' || options === null) throw invalidType('options', 'an object', options);
+      limit = optional(options.maxBytes, limit, validateLimit, 'maxBytes');
+    }
+    return limit === Number.POSITIVE_INFINITY ? undefined : limit;
   }
 
   /** An iterator whose `next()` is one read: no generator, no extra promise per item. */
@@ -349,6 +442,20 @@ export class StreamReader implements AsyncIterable<Buffer> {
     return this.eof ? DONE : undefined;
   };
 
+  /** One try at `readline(size)`: a line of at most `size` bytes, or its first `size` bytes. */
+  private attemptLinePiece(size: number): Buffer | undefined {
+    if (this.skipThrough !== undefined && !this.skipRecord()) {
+      if (!this.eof) return undefined;
+      this.discard(this.size);
+      this.skipThrough = undefined;
+    }
+    if (size === 0) return EMPTY;
+    const at = this.find(LF);
+    if (at !== -1 && at < size) return this.take(at + 1);
+    if (this.size >= size) return this.take(size);
+    return this.eof ? this.take(this.size) : undefined;
+  }
+
   /**
    * One try at reading a record that ends with `delimiter` (LF for lines).
    * Returns `undefined` when more data is needed.
@@ -414,13 +521,13 @@ export class StreamReader implements AsyncIterable<Buffer> {
    * byte is searched once however many chunks a long line spans.
    */
   private find(delimiter: number | Buffer): number {
-    const chunks = this.chunks;
+    const queue = this.queue;
     const extra = typeof delimiter === 'number' ? 0 : delimiter.length - 1;
     let index = this.scanChunk;
     let pos = this.scanPos;
     let scanned = this.scanned;
-    while (index < chunks.length) {
-      const chunk = chunks[index]!;
+    while (index < queue.length) {
+      const chunk = queue[index]!;
       if (extra > 0 && scanned > 0) {
         // A delimiter may start in the bytes already searched and end in this chunk.
         const tail = Math.min(extra, scanned);
@@ -442,12 +549,12 @@ export class StreamReader implements AsyncIterable<Buffer> {
     return -1;
   }
 
-  /** Copies the `count` unread bytes just before `chunks[index]` to the start of `target`. */
+  /** Copies the `count` unread bytes just before `queue[index]` to the start of `target`. */
   private copyTail(index: number, count: number, target: Buffer): void {
     let remaining = count;
     while (remaining > 0) {
       index--;
-      const chunk = this.chunks[index]!;
+      const chunk = this.queue[index]!;
       const start = index === this.head ? this.headOffset : 0;
       const n = Math.min(remaining, chunk.length - start);
       remaining -= n;
@@ -460,7 +567,7 @@ export class StreamReader implements AsyncIterable<Buffer> {
     let index = this.head;
     let position = this.headOffset + offset;
     for (;;) {
-      const chunk = this.chunks[index]!;
+      const chunk = this.queue[index]!;
       if (position < chunk.length) return chunk[position]!;
       position -= chunk.length;
       index++;
@@ -468,14 +575,14 @@ export class StreamReader implements AsyncIterable<Buffer> {
   }
 
   private lastByte(): number | undefined {
-    const chunk = this.chunks[this.chunks.length - 1];
+    const chunk = this.queue[this.queue.length - 1];
     return chunk === undefined ? undefined : chunk[chunk.length - 1];
   }
 
   /** Removes and returns the first `n` unread bytes (n <= size): a view when one chunk holds them, else a copy. */
   private take(n: number): Buffer {
     if (n === 0) return EMPTY;
-    const chunk = this.chunks[this.head]!;
+    const chunk = this.queue[this.head]!;
     const start = this.headOffset;
     const available = chunk.length - start;
     let out: Buffer;
@@ -489,7 +596,7 @@ export class StreamReader implements AsyncIterable<Buffer> {
       out = Buffer.allocUnsafe(n);
       let copied = 0;
       while (copied < n) {
-        const current = this.chunks[this.head]!;
+        const current = this.queue[this.head]!;
         const from = this.headOffset;
         const want = n - copied;
         const have = current.length - from;
@@ -511,7 +618,7 @@ export class StreamReader implements AsyncIterable<Buffer> {
 
   /** Removes and returns the rest of the first chunk (size must be > 0). */
   private takeChunk(): Buffer {
-    const chunk = this.chunks[this.head]!;
+    const chunk = this.queue[this.head]!;
     const out = this.headOffset === 0 ? chunk : chunk.subarray(this.headOffset);
     this.size -= out.length;
     this.advance();
@@ -523,7 +630,7 @@ export class StreamReader implements AsyncIterable<Buffer> {
   private discard(n: number): void {
     this.size -= n;
     while (n > 0) {
-      const chunk = this.chunks[this.head]!;
+      const chunk = this.queue[this.head]!;
       const have = chunk.length - this.headOffset;
       if (n < have) {
         this.headOffset += n;
@@ -537,15 +644,15 @@ export class StreamReader implements AsyncIterable<Buffer> {
 
   /** Moves past the head chunk, releasing it; compacts the array now and then. */
   private advance(): void {
-    const chunks = this.chunks;
-    chunks[this.head] = undefined;
+    const queue = this.queue;
+    queue[this.head] = undefined;
     this.head++;
     this.headOffset = 0;
-    if (this.head === chunks.length) {
-      chunks.length = 0;
+    if (this.head === queue.length) {
+      queue.length = 0;
       this.head = 0;
-    } else if (this.head >= 64 && this.head * 2 >= chunks.length) {
-      chunks.splice(0, this.head);
+    } else if (this.head >= 64 && this.head * 2 >= queue.length) {
+      queue.splice(0, this.head);
       this.head = 0;
     }
   }
@@ -561,7 +668,7 @@ export class StreamReader implements AsyncIterable<Buffer> {
   private readonly onData = (data: Buffer | string): void => {
     const chunk = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
     if (chunk.length === 0 || this.failed) return;
-    this.chunks.push(chunk);
+    this.queue.push(chunk);
     this.size += chunk.length;
     const waiter = this.waiter;
     if (waiter !== undefined) this.wake(waiter);
@@ -581,7 +688,7 @@ export class StreamReader implements AsyncIterable<Buffer> {
     if (this.failed) return;
     this.failed = true;
     this.error = error;
-    this.chunks = [];
+    this.queue = [];
     this.head = 0;
     this.headOffset = 0;
     this.size = 0;
@@ -617,13 +724,14 @@ export class StreamReader implements AsyncIterable<Buffer> {
   };
 }
 
-function readMaxBytes(options: ReadLimitOptions | undefined): number | undefined {
-  if (options === undefined) return undefined;
-  if (typeof options !== 'object' || options === null) throw invalidType('options', 'an object', options);
-  return optional<number | undefined>(
-    options.maxBytes,
-    undefined,
-    (value, name) => validateInteger(value, name, 0),
-    'maxBytes',
-  );
+/** Validates a byte limit: an integer >= 0, or `Infinity` for none. */
+function validateLimit(value: unknown, name: string): number {
+  if (value === Number.POSITIVE_INFINITY) return value;
+  return validateInteger(value, name, 0);
+}
+
+/** Validates the `n` of `read(n)`/`read1(n)`: any integer, negative meaning "no count". */
+function validateCount(n: unknown): void {
+  if (typeof n !== 'number') throw invalidType('n', 'an integer', n);
+  if (!Number.isInteger(n)) throw invalidValue('n', 'an integer', n);
 }

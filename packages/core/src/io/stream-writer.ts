@@ -4,10 +4,15 @@
  * `await writer.write(data)` is the backpressure point: it resolves at once
  * while the socket can take more, and otherwise when the socket drains, so a
  * peer that never reads makes the handler wait instead of growing the write
- * buffer without bound.
+ * buffer without bound. With a `timeout`, that wait is bounded, as Python's
+ * `sendall()` is by the socket timeout.
  */
 import type { Duplex } from 'node:stream';
-import { ConnectionClosedError, invalidType } from '../errors.js';
+import { ConnectionClosedError, invalidType, TimeoutError } from '../errors.js';
+import { optional, validateSeconds } from '../validators.js';
+import { type SendfileSource, sendFile } from './sendfile.js';
+
+export type { SendfileSource } from './sendfile.js';
 
 const RESOLVED: Promise<void> = Promise.resolve();
 const noop = (): void => {};
@@ -22,19 +27,40 @@ interface DrainWaiter {
   readonly promise: Promise<void>;
   readonly resolve: () => void;
   readonly reject: (error: unknown) => void;
+  readonly timer: NodeJS.Timeout | undefined;
+}
+
+/** Options of `new StreamWriter(socket, options)`. */
+export interface StreamWriterOptions {
+  /**
+   * Longest wait of a `write()`, `drain()` or `end()` for the peer to take the bytes, in seconds;
+   * past it the wait rejects with `TimeoutError` and the connection is destroyed. Default undefined =
+   * wait forever.
+   */
+  timeout?: number | undefined;
 }
 
 /**
  * A writer over a connected socket (any `Duplex`, normally a `net.Socket`).
  *
- * For the caller: `write()`, `end()`, `drain()`, `writableLength`. Writes
- * need not be awaited one by one, but awaiting them is what bounds memory.
+ * For the caller: `write()`, `end()`, `drain()`, `sendfile()`, `writableLength`
+ * and the settable `timeout`. Writes need not be awaited one by one, but
+ * awaiting them is what bounds memory.
+ *
+ * With `timeout` set, a write that waits for the peer longer than that (a
+ * peer that stopped reading) rejects with `TimeoutError`, as Python's
+ * `sendall()` raises `TimeoutError`, and the connection is destroyed: what
+ * was queued can no longer be delivered in order, so the request ends (later
+ * writes reject with `ConnectionClosedError` whose `cause` is that timeout).
  * A write or end that fails because the connection closed or errored rejects
  * with `ConnectionClosedError` whose `cause` is the socket error, if any; such
  * a rejection is never reported as unhandled, so an un-awaited write to a
  * dead connection is dropped like `socket.write()` would drop it.
  */
 export class StreamWriter {
+  /** Longest wait for the peer to take written bytes, in seconds; undefined waits forever. Read when a wait starts. */
+  timeout: number | undefined;
+
   private readonly socket: Duplex;
   private drainWaiter: DrainWaiter | undefined = undefined;
   private error: unknown = undefined;
@@ -43,10 +69,14 @@ export class StreamWriter {
   private wroteThisTick = false;
   private corked = false;
 
-  constructor(socket: Duplex) {
+  constructor(socket: Duplex, options?: StreamWriterOptions) {
     if (typeof socket !== 'object' || socket === null || typeof socket.write !== 'function') {
       throw invalidType('socket', 'a stream.Duplex such as a net.Socket', socket);
     }
+    if (options !== undefined && (typeof options !== 'object' || options === null)) {
+      throw invalidType('options', 'an object', options);
+    }
+    this.timeout = optional<number | undefined>(options?.timeout, undefined, validateSeconds, 'timeout');
     this.socket = socket;
     if (socket.closed) return;
     this.attached = true;
@@ -64,7 +94,7 @@ export class StreamWriter {
    * Writes `data` (a string is UTF-8). Resolves at once when the socket can
    * take more, otherwise when it drains; rejects with `ConnectionClosedError`
    * if the connection closes first, and at once if it is already closed or
-   * ended.
+   * ended, and with `TimeoutError` after `timeout` seconds of waiting.
    */
   write(data: string | Uint8Array): Promise<void> {
     if (typeof data !== 'string' && !(data instanceof Uint8Array)) {
@@ -88,7 +118,8 @@ export class StreamWriter {
 
   /**
    * Writes `data`, if given, then half-closes the connection (sends FIN) and
-   * resolves once everything is flushed (`'finish'`). Safe to repeat.
+   * resolves once everything is flushed (`'finish'`), or rejects with
+   * `TimeoutError` after `timeout` seconds. Safe to repeat.
    */
   end(data?: string | Uint8Array): Promise<void> {
     if (data !== undefined && typeof data !== 'string' && !(data instanceof Uint8Array)) {
@@ -112,7 +143,16 @@ export class StreamWriter {
           if (socket.writableFinished) resolve();
           else reject(this.closedError('connection closed before end() flushed'));
         };
+        const seconds = this.timeout;
+        const timer =
+          seconds === undefined
+            ? undefined
+            : setTimeout(() => {
+                cleanup();
+                reject(this.timedOut(seconds));
+              }, seconds * 1000);
         const cleanup = (): void => {
+          if (timer !== undefined) clearTimeout(timer);
           socket.off('finish', onFinish);
           socket.off('error', onEnded);
           socket.off('close', onEnded);
@@ -126,6 +166,19 @@ export class StreamWriter {
         }
       }),
     );
+  }
+
+  /**
+   * Sends `count` bytes of `file` from byte `offset`, as Python's `socket.sendfile(file, offset,
+   * count)`: `file` is a path (opened and closed here), a `FileHandle` or a file descriptor (read at
+   * explicit positions, so its file position does not move; Python's does). `count` undefined or 0
+   * sends until the end of the file; `offset` defaults to 0. Resolves with the bytes sent once the
+   * last of them is handed to the socket, with the same backpressure and `timeout` as `write()`.
+   * Zero-copy (sendfile(2)) on Linux with `@sockserve/udp-native` installed, for a plain TCP or Unix
+   * socket; streamed through `write()` otherwise. Nothing else should be written until it resolves.
+   */
+  sendfile(file: SendfileSource, offset?: number, count?: number): Promise<number> {
+    return sendFile(this, this.socket, file, offset, count);
   }
 
   /** Resolves when the socket's write buffer has drained (at once if it needs no drain). */
@@ -146,11 +199,28 @@ export class StreamWriter {
           reject = rejectPromise;
         }),
       );
-      waiter = { promise, resolve, reject };
+      const seconds = this.timeout;
+      const timer = seconds === undefined ? undefined : setTimeout(this.onTimeout, seconds * 1000, seconds);
+      waiter = { promise, resolve, reject, timer };
       this.drainWaiter = waiter;
     }
     return waiter.promise;
   }
+
+  /** Records a write timeout and destroys the connection; returns the error to reject with. */
+  private timedOut(seconds: number): TimeoutError {
+    const error = new TimeoutError(seconds, 'write');
+    this.error ??= error;
+    this.socket.destroy();
+    return error;
+  }
+
+  private readonly onTimeout = (seconds: number): void => {
+    const waiter = this.drainWaiter;
+    if (waiter === undefined) return;
+    this.drainWaiter = undefined;
+    waiter.reject(this.timedOut(seconds));
+  };
 
   private closedError(message: string): ConnectionClosedError {
     const cause = this.error ?? this.socket.errored ?? undefined;
@@ -161,6 +231,7 @@ export class StreamWriter {
     const waiter = this.drainWaiter;
     if (waiter === undefined) return;
     this.drainWaiter = undefined;
+    if (waiter.timer !== undefined) clearTimeout(waiter.timer);
     waiter.reject(this.closedError(message));
   }
 
@@ -175,6 +246,7 @@ export class StreamWriter {
     const waiter = this.drainWaiter;
     if (waiter === undefined) return;
     this.drainWaiter = undefined;
+    if (waiter.timer !== undefined) clearTimeout(waiter.timer);
     waiter.resolve();
   };
 

@@ -138,13 +138,74 @@ describe('StreamReader.readline', () => {
     expect(local.bytesRead).toBeGreaterThan(garbage.length);
   });
 
-  it('lets a line through without maxBytes however long it is', async () => {
+  it('lets a line through with maxBytes: Infinity (or maxLineBytes: Infinity) however long it is', async () => {
     const { local, peer } = await socketPair();
     const reader = new StreamReader(local, { highWaterMark: 1024 });
     const long = Buffer.alloc(300 * 1024, 'x');
+    peer.write(Buffer.concat([long, Buffer.from('\n')]));
+    expect((await reader.readline({ maxBytes: Number.POSITIVE_INFINITY })).length).toBe(long.length + 1);
+    reader.maxLineBytes = Number.POSITIVE_INFINITY;
     peer.end(Buffer.concat([long, Buffer.from('\n')]));
-    const line = await reader.readline();
-    expect(line.length).toBe(long.length + 1);
+    expect((await reader.readline()).length).toBe(long.length + 1);
+  });
+
+  it('bounds readline(), lines(), iteration and readUntil() at 64 KiB by default, naming the limit, without buffering the line', async () => {
+    const { local, peer } = await socketPair();
+    const reader = new StreamReader(local, { highWaterMark: 16 * 1024 });
+    expect(reader.maxLineBytes).toBe(64 * 1024);
+    // A line of 64 KiB is accepted; one byte more is not.
+    peer.write(Buffer.concat([Buffer.alloc(64 * 1024, 'a'), Buffer.from('\r\n')]));
+    expect((await reader.readline()).length).toBe(64 * 1024 + 2);
+    const flood = Buffer.alloc(1024 * 1024, 'x'); // 1 MiB without a newline, then a short line
+    peer.write(flood);
+    peer.write('\nnext\n');
+    const error = await reader.readline().catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(LineTooLongError);
+    expect((error as LineTooLongError).code).toBe(ErrorCodes.LINE_TOO_LONG);
+    expect((error as LineTooLongError).maxBytes).toBe(65536);
+    expect((error as Error).message).toContain('65536');
+    expect(reader.buffered).toBeLessThanOrEqual(128 * 1024); // rejected early, not after the whole line
+    expect((await reader.readline()).toString()).toBe('next\n');
+
+    for (const read of [() => reader.lines().next(), () => reader[Symbol.asyncIterator]().next()]) {
+      peer.write(Buffer.alloc(70 * 1024, 'y'));
+      await expect(read()).rejects.toMatchObject({ code: ErrorCodes.LINE_TOO_LONG, maxBytes: 65536 });
+      peer.write('yyy\nok\n');
+      expect((await reader.readline()).toString()).toBe('ok\n'); // the rest of the long line is skipped
+    }
+    peer.write(Buffer.alloc(70 * 1024, 'z'));
+    await expect(reader.readUntil('--')).rejects.toMatchObject({ code: ErrorCodes.LINE_TOO_LONG });
+    peer.write('zz--ok--');
+    expect((await reader.readUntil('--')).toString()).toBe('ok--');
+  });
+
+  it('takes its default limit from maxLineBytes, and rejects a limit that is not an integer or Infinity', async () => {
+    const { local, peer } = await socketPair();
+    const reader = new StreamReader(local, { maxLineBytes: 4 });
+    peer.write('12345\n1234\n');
+    await expect(reader.readline()).rejects.toMatchObject({ code: ErrorCodes.LINE_TOO_LONG, maxBytes: 4 });
+    expect((await reader.readline()).toString()).toBe('1234\n');
+    expect(() => new StreamReader(local, { maxLineBytes: -1 })).toThrow(/maxLineBytes/);
+    expect(() => reader.readline({ maxBytes: 1.5 })).toThrow(/maxBytes/);
+  });
+
+  it('readline(size) returns at most size bytes, as Python does, and the rest of the line next', async () => {
+    const { local, peer } = await socketPair();
+    const reader = new StreamReader(local, { maxLineBytes: 2 });
+    peer.write('abcdefgh\n12');
+    expect((await reader.readline(4)).toString()).toBe('abcd');
+    expect((await reader.readline(10)).toString()).toBe('efgh\n');
+    const waiting = reader.readline(4); // only "12" so far, no LF: waits for 4 bytes or a LF
+    await writeApart(local, peer, [Buffer.from('3')]);
+    peer.write('45\n');
+    expect((await waiting).toString()).toBe('1234');
+    expect((await reader.readline(0)).toString()).toBe('');
+    expect((await reader.readline(100)).toString()).toBe('5\n'); // size bounds it, not maxLineBytes
+    peer.end('xyz');
+    expect((await reader.readline(2)).toString()).toBe('xy');
+    expect((await reader.readline(2)).toString()).toBe('z');
+    expect(await reader.readline(2)).toHaveLength(0);
+    expect(() => reader.readline(1.5)).toThrow(/size/);
   });
 });
 
@@ -192,18 +253,40 @@ describe('StreamReader.lines', () => {
 });
 
 describe('StreamReader.read / readExactly / readUntil', () => {
-  it('read(n) returns up to n bytes as soon as some arrive; read() reads to EOF; then empty', async () => {
+  it('read(n) waits for exactly n bytes across chunks, and returns fewer only at EOF (Python BufferedReader.read)', async () => {
+    const { local, peer } = await socketPair();
+    const reader = new StreamReader(local);
+    const five = reader.read(5);
+    await writeApart(local, peer, [Buffer.from('ab'), Buffer.from('c')]);
+    expect(reader.buffered).toBe(3); // still waiting: 3 of 5
+    peer.write('defg');
+    expect((await five).toString()).toBe('abcde');
+    expect((await reader.read(0)).toString()).toBe('');
+    const more = reader.read(10);
+    peer.end('hi');
+    expect((await more).toString()).toBe('fghi'); // EOF: what is left
+    expect(await reader.read(10)).toHaveLength(0);
+  });
+
+  it('read1(n) and recv(n) return up to n bytes as soon as some arrive; read() reads to EOF; then empty', async () => {
     const { local, peer } = await socketPair();
     const reader = new StreamReader(local);
     peer.write('abc');
-    expect((await reader.read(2)).toString()).toBe('ab');
-    expect((await reader.read(100)).toString()).toBe('c');
+    expect((await reader.read1(2)).toString()).toBe('ab');
+    expect((await reader.recv(100)).toString()).toBe('c');
+    const pending = reader.recv(100);
+    peer.write('de');
+    expect((await pending).toString()).toBe('de');
+    await writeApart(local, peer, [Buffer.from('x'), Buffer.from('yz')]);
+    expect((await reader.read1()).toString()).toBe('xyz'); // no n: everything buffered
     const rest = reader.read();
     await writeApart(local, peer, [Buffer.from('def'), Buffer.from('ghi')]);
     peer.end('jkl');
     expect((await rest).toString()).toBe('defghijkl');
     expect(await reader.read()).toHaveLength(0);
     expect(await reader.read(5)).toHaveLength(0);
+    expect(await reader.read1(5)).toHaveLength(0);
+    expect(await reader.recv(5)).toHaveLength(0);
   });
 
   it('readExactly joins chunks, and EOF in the middle rejects with IncompleteReadError holding the partial', async () => {
@@ -269,7 +352,17 @@ describe('StreamReader.read / readExactly / readUntil', () => {
 });
 
 describe('StreamReader iteration', () => {
-  it('for await yields exactly the bytes sent, buffered ones first', async () => {
+  it("for await yields lines with their LF, as Python's `for line in rfile`, and a last line without one", async () => {
+    const { local, peer } = await socketPair();
+    const reader = new StreamReader(local);
+    await writeApart(local, peer, [Buffer.from('one\ntw'), Buffer.from('o\r\n\nthr')]);
+    peer.end('ee');
+    const lines: string[] = [];
+    for await (const line of reader) lines.push(line.toString());
+    expect(lines).toEqual(['one\n', 'two\r\n', '\n', 'three']);
+  });
+
+  it('chunks() yields exactly the bytes sent, buffered ones first', async () => {
     const { local, peer } = await socketPair();
     const reader = new StreamReader(local);
     const head = Buffer.from('header\n');
@@ -282,7 +375,7 @@ describe('StreamReader iteration', () => {
     for (let at = 0; at < body.length; at += 16 * 1024) peer.write(body.subarray(at, at + 16 * 1024));
     peer.end();
     const chunks: Buffer[] = [];
-    for await (const chunk of reader) chunks.push(chunk);
+    for await (const chunk of reader.chunks()) chunks.push(chunk);
     expect(chunks[0]?.toString()).toBe('buffered');
     expect(Buffer.concat(chunks).equals(Buffer.concat([Buffer.from('buffered'), body]))).toBe(true);
     expect(reader.atEof).toBe(true);
@@ -292,12 +385,17 @@ describe('StreamReader iteration', () => {
     const { local, peer } = await socketPair();
     const reader = new StreamReader(local);
     peer.write('first');
-    for await (const chunk of reader) {
+    for await (const chunk of reader.chunks()) {
       expect(chunk.toString()).toBe('first');
       break;
     }
+    peer.write('line\nnext');
+    for await (const line of reader) {
+      expect(line.toString()).toBe('line\n');
+      break;
+    }
     peer.end('second\n');
-    expect((await reader.readline()).toString()).toBe('second\n');
+    expect((await reader.readline()).toString()).toBe('nextsecond\n');
   });
 });
 
@@ -318,7 +416,7 @@ describe('StreamReader flow control, timeouts and errors', () => {
 
     // Reading drains the buffer, resumes the socket, and every byte arrives.
     let received = 0;
-    for await (const chunk of reader) received += chunk.length;
+    for await (const chunk of reader.chunks()) received += chunk.length;
     expect(received).toBe(total);
   });
 
@@ -347,6 +445,7 @@ describe('StreamReader flow control, timeouts and errors', () => {
     expect((error as NodeJS.ErrnoException).code).toBe('ECONNRESET');
     await expect(reader.read()).rejects.toBe(error);
     await expect(reader[Symbol.asyncIterator]().next()).rejects.toBe(error);
+    await expect(reader.chunks().next()).rejects.toBe(error);
   });
 
   it('throws INVALID_STATE on a second read while one is pending', async () => {

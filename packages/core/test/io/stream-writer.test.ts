@@ -1,8 +1,9 @@
 import { once } from 'node:events';
 import type net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ConnectionClosedError, ErrorCodes } from '../../src/errors.js';
+import { ConnectionClosedError, ErrorCodes, TimeoutError } from '../../src/errors.js';
 import { StreamWriter } from '../../src/io/stream-writer.js';
+import { readAll } from '../helpers.js';
 import { closeSocketPairs, socketPair } from './socket-pair.js';
 
 afterEach(closeSocketPairs);
@@ -147,5 +148,45 @@ describe('StreamWriter', () => {
     local.destroy();
     await once(local, 'close');
     expect(events.map((event) => local.listenerCount(event))).toEqual(before);
+  });
+
+  it('with timeout, fails a write the peer does not take in time with TimeoutError and destroys the connection', async () => {
+    const { local, peer } = await socketPair();
+    const writer = new StreamWriter(local, { timeout: 0.2 });
+    const { blocked } = await fillUntilBlocked(writer); // the peer stopped reading
+    const error = await blocked.catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(TimeoutError);
+    expect(error).toMatchObject({ code: ErrorCodes.TIMEOUT, seconds: 0.2 });
+    expect((error as Error).message).toMatch(/write timed out after 0\.2 s/);
+    expect(local.destroyed).toBe(true);
+    await readAll(peer); // the client, reading again, sees the connection end
+    const later = await writer.write('more').catch((caught: unknown) => caught);
+    expect(later).toBeInstanceOf(ConnectionClosedError);
+    expect((later as Error).cause).toBe(error);
+  });
+
+  it('with timeout, fails end() and drain() that the peer does not let finish', async () => {
+    const { local } = await socketPair();
+    const writer = new StreamWriter(local);
+    await fillUntilBlocked(writer);
+    writer.timeout = 0.2; // read when a wait starts: the blocked write above still waits forever
+    await expect(writer.end()).rejects.toMatchObject({ code: ErrorCodes.TIMEOUT });
+    const other = await socketPair();
+    const drainer = new StreamWriter(other.local, { timeout: 0.2 });
+    const { blocked } = await fillUntilBlocked(drainer);
+    blocked.catch(() => {});
+    await expect(drainer.drain()).rejects.toMatchObject({ code: ErrorCodes.TIMEOUT });
+    expect(other.local.destroyed).toBe(true);
+  });
+
+  it('with timeout, lets a slow but reading peer take everything (the timer stops on drain)', async () => {
+    const { local, peer } = await socketPair();
+    const writer = new StreamWriter(local, { timeout: 5 });
+    const { blocked, written } = await fillUntilBlocked(writer);
+    const all = receiveAll(peer);
+    await blocked;
+    await writer.end();
+    expect((await all).length).toBe(written);
+    expect(() => new StreamWriter(local, { timeout: -1 })).toThrow(/timeout/);
   });
 });
