@@ -36,12 +36,6 @@ export class RequestQueue<T> {
     return true;
   }
 
-  /** The next item, or `undefined` after `seconds` or when `wake()` is called. One taker at a time. */
-  take(seconds?: number): Promise<T | undefined> {
-    if (this.length > 0) return Promise.resolve(this.#shift());
-    return new Promise((resolve) => this.wait(resolve, seconds));
-  }
-
   /**
    * Calls `taker` once with the next item, synchronously from the `push()` that brings it (so a
    * request is dispatched from the socket event that delivered it), or with `undefined` after
