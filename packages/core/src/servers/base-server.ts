@@ -70,6 +70,11 @@ function markClosed(request: unknown): boolean {
   return true;
 }
 
+/** Sets `server[name]` to `hook` as an own, non-enumerable, writable property. */
+function defineHook(server: object, name: string, hook: (...args: never[]) => unknown): void {
+  Object.defineProperty(server, name, { value: hook, writable: true, configurable: true, enumerable: false });
+}
+
 /** Python's `address_family` values. */
 export type AddressFamily = 'AF_INET' | 'AF_INET6' | 'AF_UNIX';
 /** Python's `socket_type` values. */
@@ -150,16 +155,17 @@ export abstract class BaseServer<Request, Address, ClientAddress = Address> exte
     const activate = this.serverActivate;
     const close = this.closeRequest;
     this.#shutdownRequest = this.shutdownRequest;
-    this.serverBind = () => this.#bindOnce(bind);
-    this.serverActivate = () => this.#activateOnce(activate);
-    this.shutdownRequest = (request) => {
+    // Not enumerable: the server's own data fields stay the only enumerable ones.
+    defineHook(this, 'serverBind', () => this.#bindOnce(bind));
+    defineHook(this, 'serverActivate', () => this.#activateOnce(activate));
+    defineHook(this, 'shutdownRequest', (request: Request) => {
       if (this.#active.has(request)) this.endRequest(request, this.#active.get(request) as ClientAddress);
-    };
+    });
     // The default closeRequest does nothing: running it twice is harmless, and marks nothing.
     if (close !== BaseServer.prototype.closeRequest) {
-      this.closeRequest = (request) => {
+      defineHook(this, 'closeRequest', (request: Request) => {
         if (markClosed(request)) close.call(this, request);
-      };
+      });
     }
   }
 
