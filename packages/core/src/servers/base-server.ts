@@ -293,24 +293,24 @@ export abstract class BaseServer<Request, Address, ClientAddress = Address> exte
    * Python's `shutdown()` returns once `serve_forever()` has). A sync server's loop stops after the
    * request it runs: from that request's own handler, call it without `await` (awaiting it there
    * waits forever, as Python's deadlocks). Safe to call twice. With no loop running, it resolves at
-   * once and the next `serveForever()` returns at once. With `deadline`, also waits up to that many
-   * seconds for running requests, then closes what remains.
+   * once and the next `serveForever()` returns at once. With `deadline`, it also waits for running
+   * requests, and resolves within that many seconds: then it closes what remains (a sync loop stops
+   * once its request has seen that).
    */
   async shutdown(options: ShutdownOptions = {}): Promise<void> {
     const deadline = optional(options.deadline, undefined, validateSeconds, 'deadline');
     this.#stopRequested = true;
     this.#queue?.wake();
-    const loop = this.#loop;
-    if (deadline !== undefined && this.#active.size > 0) {
-      let timer: NodeJS.Timeout | undefined;
-      const expired = new Promise<boolean>((resolve) => {
-        timer = setTimeout(resolve, deadline * 1000, true);
-      });
-      const timedOut = await Promise.race([this.#idle().then(() => false), expired]);
-      clearTimeout(timer);
-      if (timedOut) for (const request of this.#active.toArray()) this.abortRequest(request);
-    }
-    await loop;
+    const loop = this.#loop ?? Promise.resolve();
+    if (deadline === undefined) return loop;
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<boolean>((resolve) => {
+      timer = setTimeout(resolve, deadline * 1000, true);
+    });
+    const done = Promise.all([this.#idle(), loop]).then(() => false);
+    const timedOut = await Promise.race([done, expired]);
+    clearTimeout(timer);
+    if (timedOut) for (const request of this.#active.toArray()) this.abortRequest(request);
   }
 
   /**

@@ -370,6 +370,26 @@ describe('5. shutdown(), handleRequest() and serviceActions() as in CPython', ()
     await server.serverClose();
   });
 
+  it('shutdown({ deadline }) resolves by the deadline even when a sync handler ignores its closed connection', async () => {
+    const release = deferred();
+    class DeafHandler extends StreamRequestHandler {
+      override async handle(): Promise<void> {
+        await release.promise; // never looks at its connection
+      }
+    }
+    const server = new TCPServer(LOOPBACK, DeafHandler);
+    await server.listen();
+    const loop = server.serveForever();
+    const started = once(server, 'request-start');
+    const client = await connect(server.serverAddress);
+    await started;
+    await withDeadline(server.shutdown({ deadline: 0.1 }), 'shutdown({ deadline })');
+    expect(String(await readAll(client))).toBe(''); // its connection was closed
+    release.resolve();
+    await loop;
+    await server.serverClose();
+  });
+
   it('handleRequest() ended by shutdown() does not call handleTimeout() when no timeout elapsed', async () => {
     let timeouts = 0;
     class CountingServer extends TCPServer {
