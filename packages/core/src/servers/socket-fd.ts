@@ -5,6 +5,8 @@ import type net from 'node:net';
 export interface ListeningDescriptor {
   /** The file descriptor, inherited from the process that started this one (systemd passes 3 on). */
   fd: number;
+  /** `UDPServer` only: the descriptor's address family, which Node.js cannot read. Default `'IPv4'`. */
+  family?: 'IPv4' | 'IPv6';
 }
 
 /** True for `{ fd }`: a server address that is an already listening descriptor. */

@@ -9,7 +9,7 @@ import { assertReusePort } from '../node-features.js';
 import { optional, validateBoolean, validateInteger } from '../validators.js';
 import type { AddressFamily } from './base-server.js';
 import { type DatagramRequest, DatagramServer, type DatagramServerOptions } from './datagram-server.js';
-import { fdOf } from './socket-fd.js';
+import { fdOf, isListeningDescriptor, type ListeningDescriptor, listeningFd } from './socket-fd.js';
 import { inetBindAddress } from './tcp-server.js';
 
 export interface UDPServerOptions extends DatagramServerOptions {
@@ -45,6 +45,8 @@ export class UDPServer extends DatagramServer<InetAddress> {
   recvBufferSize: number | undefined;
   sendBufferSize: number | undefined;
   nativeBatching: boolean;
+  /** The already bound descriptor given as `{ fd }`, if any. */
+  readonly fd: number | undefined;
   /** Datagrams waiting for the end of this turn of the event loop (`#send`). */
   #outbox = new Outbox();
   /** Batched reading and sending, when `nativeBatching` found `@sockserve/udp-native`. */
@@ -52,12 +54,23 @@ export class UDPServer extends DatagramServer<InetAddress> {
   /** node:dgram has queued sends (the send buffer was full): later ones queue behind them. */
   #dgramQueued = false;
 
+  /** `{ fd, family? }` instead of an address serves a descriptor that is already bound (socket activation). */
   constructor(
-    serverAddress: InetBindAddress,
+    serverAddress: InetBindAddress | ListeningDescriptor,
     RequestHandlerClass: RequestHandlerClass<DatagramRequest<InetAddress>, InetAddress>,
     options: UDPServerOptions = {},
   ) {
-    super(inetBindAddress(serverAddress), RequestHandlerClass, options);
+    const fd = isListeningDescriptor(serverAddress) ? listeningFd(serverAddress) : undefined;
+    super(
+      isListeningDescriptor(serverAddress)
+        ? serverAddress.family === 'IPv6'
+          ? { host: '::', port: 0, family: 'IPv6' }
+          : { host: '0.0.0.0', port: 0, family: 'IPv4' }
+        : inetBindAddress(serverAddress),
+      RequestHandlerClass,
+      options,
+    );
+    this.fd = fd;
     this.allowReuseAddress = optional(options.allowReuseAddress, false, validateBoolean, 'allowReuseAddress');
     this.allowReusePort = optional(options.allowReusePort, false, validateBoolean, 'allowReusePort');
     this.ipv6Only = optional(options.ipv6Only, false, validateBoolean, 'ipv6Only');
@@ -115,7 +128,7 @@ export class UDPServer extends DatagramServer<InetAddress> {
 
   override async serverBind(): Promise<void> {
     const { host, port } = this.serverAddress;
-    const where = formatAddress(this.serverAddress, 'udp');
+    const where = this.fd === undefined ? formatAddress(this.serverAddress, 'udp') : `udp fd ${this.fd}`;
     const options = this.socketOptions();
     // Replies go to the address a datagram came from, an IP literal: resolve those at once instead of
     // through dns.lookup() and a process.nextTick() per datagram (as soon as the socket is bound).
@@ -132,7 +145,8 @@ export class UDPServer extends DatagramServer<InetAddress> {
         reject(bindError(error, where));
       };
       socket.once('error', onError);
-      socket.bind({ address: host === '' ? '::' : host, port }, () => {
+      const target = this.fd === undefined ? { address: host === '' ? '::' : host, port } : { fd: this.fd };
+      socket.bind(target, () => {
         bound = true;
         socket.off('error', onError);
         resolve();

@@ -300,20 +300,21 @@ describe('4. bindAndActivate: false, serverBind() and serverActivate() by hand',
     await server.serverClose();
   });
 
-  it('serves an already listening descriptor ({ fd }), as under socket activation (TCP and Unix)', async () => {
+  it('serves an already listening descriptor ({ fd }), as under socket activation (TCP, Unix, UDP)', async () => {
     using dir = tempDir();
     const fixture = fileURLToPath(new URL('../fixtures/fd-server.mjs', import.meta.url));
     // Python binds and listens, then starts the server with the descriptor, as systemd would.
     const launcher = [
       'import socket, subprocess, sys',
       'unix = sys.argv[3] == "unix"',
-      's = socket.socket(socket.AF_UNIX if unix else socket.AF_INET)',
+      'udp = sys.argv[3] == "udp"',
+      's = socket.socket(socket.AF_UNIX if unix else socket.AF_INET, socket.SOCK_DGRAM if udp else socket.SOCK_STREAM)',
       's.bind(sys.argv[4] if unix else ("127.0.0.1", 0))',
-      's.listen()',
+      'udp or s.listen()',
       'print("python", sys.argv[4] if unix else s.getsockname()[1], flush=True)',
       'sys.exit(subprocess.run([sys.argv[1], sys.argv[2], str(s.fileno()), sys.argv[3]], pass_fds=[s.fileno()]).returncode)',
     ].join('\n');
-    for (const kind of ['tcp', 'unix']) {
+    for (const kind of ['tcp', 'unix', 'udp']) {
       const path = join(dir.path, 'activated.sock');
       const child = spawn('python3', ['-c', launcher, process.execPath, fixture, kind, path], {
         stdio: ['ignore', 'pipe', 'inherit'],
@@ -334,7 +335,10 @@ describe('4. bindAndActivate: false, serverBind() and serverActivate() by hand',
         kind === 'unix'
           ? { path: bound }
           : { host: '127.0.0.1', port: Number(bound), family: 'IPv4' as const };
-      const reply = String(await streamRoundTrip(address, Buffer.from('hello\n')));
+      const reply =
+        kind === 'udp'
+          ? String(await udpRoundTrip(address as InetAddress, Buffer.from('hello\n')))
+          : String(await streamRoundTrip(address, Buffer.from('hello\n')));
       expect(reply).toMatch(/^hello from fd \d+\n$/);
       const exit = await withDeadline(once<number>(child, 'exit'), 'the server process to exit');
       expect(exit).toBe(0);
