@@ -15,7 +15,13 @@ export {
   TimeoutError,
 } from './errors.js';
 export type { ChildExit, RefusedReason, ServerEvents } from './events.js';
-export { BaseRequestHandler, type RequestHandlerClass } from './handlers/base-request-handler.js';
+export {
+  BaseRequestHandler,
+  type ClientAddressOf,
+  type RequestHandlerClass,
+  type RequestOf,
+  type ServerOf,
+} from './handlers/base-request-handler.js';
 export { DatagramRequestHandler, DatagramWriter } from './handlers/datagram-request-handler.js';
 export { StreamRequestHandler } from './handlers/stream-request-handler.js';
 export { LineFramer, type LineFramerOptions } from './io/line-framer.js';
@@ -43,11 +49,13 @@ export {
 } from './mixins/threading.js';
 export { supportsReusePort } from './node-features.js';
 export {
+  type AddressFamily,
   BaseServer,
   type BaseServerOptions,
   type ServeOptions,
   type ServerState,
   type ShutdownOptions,
+  type SocketType,
 } from './servers/base-server.js';
 export {
   type DatagramRequest,
@@ -56,6 +64,7 @@ export {
   type DatagramSocket,
 } from './servers/datagram-server.js';
 export { PeerAddress } from './servers/peer-address.js';
+export type { ListeningDescriptor } from './servers/socket-fd.js';
 export { StreamServer, type StreamServerOptions } from './servers/stream-server.js';
 export { TCPServer, type TCPServerOptions } from './servers/tcp-server.js';
 export { UDPServer, type UDPServerOptions } from './servers/udp-server.js';

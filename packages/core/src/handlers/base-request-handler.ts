@@ -4,16 +4,24 @@
  * `setup` or `handle` throws).
  *
  * For subclasses: override `handle()` (and `setup()`/`finish()` when needed, calling `super`).
+ * Name the server class as the type argument and `request`, `clientAddress` and `server` are typed
+ * for it: `class Handler extends BaseRequestHandler<TCPServer>` has a `net.Socket` as `this.request`
+ * (a `DatagramRequest` with a datagram server). `BaseRequestHandler<Request, ClientAddress, Server>`
+ * names each type itself.
  */
-export class BaseRequestHandler<Request = unknown, ClientAddress = unknown, Server = unknown> {
+export class BaseRequestHandler<
+  Request = unknown,
+  ClientAddress = ClientAddressOf<Request>,
+  Server = ServerOf<Request>,
+> {
   /** The request: a `net.Socket` for stream servers, a `DatagramRequest` for datagram servers. */
-  readonly request: Request;
+  readonly request: RequestOf<Request>;
   /** The peer's address. */
   readonly clientAddress: ClientAddress;
   /** The server that runs this handler (shared by every handler of that server). */
   readonly server: Server;
 
-  constructor(request: Request, clientAddress: ClientAddress, server: Server) {
+  constructor(request: RequestOf<Request>, clientAddress: ClientAddress, server: Server) {
     this.request = request;
     this.clientAddress = clientAddress;
     this.server = server;
@@ -39,3 +47,17 @@ export type RequestHandlerClass<Request, ClientAddress> = new (
   handle(): unknown;
   finish(): unknown;
 };
+
+/** A server type, as handlers see it: its handler class says what its requests are. */
+type ServerShape<Request, ClientAddress> = {
+  readonly RequestHandlerClass: RequestHandlerClass<Request, ClientAddress>;
+};
+
+/** The request type of server type `T` (a `net.Socket`, a `DatagramRequest`); any other `T` as it is. */
+export type RequestOf<T> = T extends ServerShape<infer Request, any> ? Request : T;
+
+/** The client address type of server type `T`; `unknown` for any other `T`. */
+export type ClientAddressOf<T> = T extends ServerShape<any, infer ClientAddress> ? ClientAddress : unknown;
+
+/** `T` when it is a server type, else `unknown`. */
+export type ServerOf<T> = T extends ServerShape<any, any> ? T : unknown;

@@ -11,18 +11,32 @@
  * can be in two of them), as a socket carries Node's own symbol-keyed fields. Requests that cannot
  * carry one (primitives, frozen objects) are found by a linear search.
  */
-export class ActiveRequests<T> {
+export class ActiveRequests<T, V = undefined> {
   readonly #items: T[] = [];
+  /** The value stored with each request, at the request's index. */
+  readonly #values: (V | undefined)[] = [];
   readonly #slot = Symbol('sockserve.activeRequest');
 
   get size(): number {
     return this.#items.length;
   }
 
-  /** Adds `request`; adding it again does nothing. */
-  add(request: T): void {
+  /** Adds `request` with `value` (what `get` returns for it); adding it again does nothing. */
+  add(request: T, value?: V): void {
     if (this.#find(request) !== -1) return;
+    this.#values.push(value);
     this.#place(request, this.#items.push(request) - 1);
+  }
+
+  /** True while `request` is here. */
+  has(request: T): boolean {
+    return this.#find(request) !== -1;
+  }
+
+  /** The value added with `request`, or undefined when it is not here. */
+  get(request: T): V | undefined {
+    const index = this.#find(request);
+    return index === -1 ? undefined : this.#values[index];
   }
 
   /** Removes `request`; false when it was not there. */
@@ -30,8 +44,10 @@ export class ActiveRequests<T> {
     const index = this.#find(request);
     if (index === -1) return false;
     const last = this.#items.pop() as T;
+    const lastValue = this.#values.pop();
     if (index < this.#items.length) {
       this.#items[index] = last;
+      this.#values[index] = lastValue;
       this.#place(last, index);
     }
     this.#place(request, undefined);

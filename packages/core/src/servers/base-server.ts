@@ -2,7 +2,7 @@ import { EventEmitter } from 'eventemitter3';
 import { ErrorCodes, SockserveError } from '../errors.js';
 import type { ServerEvents } from '../events.js';
 import type { RequestHandlerClass } from '../handlers/base-request-handler.js';
-import { optional, validateInteger, validateSeconds } from '../validators.js';
+import { optional, validateBoolean, validateInteger, validateSeconds } from '../validators.js';
 import { ActiveRequests } from './active-requests.js';
 import { RequestQueue } from './request-queue.js';
 
@@ -12,13 +12,24 @@ export type ServerState = 'idle' | 'listening' | 'serving' | 'closing' | 'closed
 export interface BaseServerOptions {
   /** Seconds `handleRequest()` waits for a request before calling `handleTimeout()`. Default: no limit. */
   timeout?: number;
-  /** Requests accepted but not yet taken by the serve loop before more are refused; also the listen backlog. Default 511. */
+  /**
+   * Stream servers: the `listen()` backlog; connections beyond it wait, none is refused for it.
+   * Datagram servers (no backlog): datagrams waiting for the serve loop before more are dropped
+   * (`request-refused`, `'queue-full'`), as a full receive buffer drops them. Default 511.
+   */
   requestQueueSize?: number;
+  /**
+   * As Python's `bind_and_activate`. False: `serveForever()` and `handleRequest()` do not bind; call
+   * `serverBind()` and `serverActivate()` yourself first (set socket options in between). Default true.
+   */
+  bindAndActivate?: boolean;
 }
 
 export interface ServeOptions {
   /** Aborting it calls `shutdown()`; an already aborted signal shuts down on the next tick. */
   signal?: AbortSignal;
+  /** Seconds between `serviceActions()` calls while the loop waits for requests (> 0). Default 0.5. */
+  pollInterval?: number;
 }
 
 export interface ShutdownOptions {
@@ -36,16 +47,45 @@ interface ServeLoop<Request, ClientAddress> {
   resolve(): void;
   reject(error: unknown): void;
   take(item: PendingRequest<Request, ClientAddress> | undefined): void;
+  /** Set when `serviceActions()` threw between requests: the loop ends with that error. */
+  failed?: { error: unknown };
 }
 
 const HANDLE_ERROR_RULE = '-'.repeat(40);
+
+/** Marks a request whose `closeRequest()` ran (so it runs once, whoever calls it). */
+const CLOSED = Symbol('sockserve.closed');
+
+/** True the first time for `request` (always for a request that cannot be marked). */
+function markClosed(request: unknown): boolean {
+  if (
+    ((typeof request !== 'object' || request === null) && typeof request !== 'function') ||
+    !Object.isExtensible(request)
+  ) {
+    return true;
+  }
+  const marked = request as Record<symbol, boolean | undefined>;
+  if (marked[CLOSED] === true) return false;
+  marked[CLOSED] = true;
+  return true;
+}
+
+/** Sets `server[name]` to `hook` as an own, non-enumerable, writable property. */
+function defineHook(server: object, name: string, hook: (...args: never[]) => unknown): void {
+  Object.defineProperty(server, name, { value: hook, writable: true, configurable: true, enumerable: false });
+}
+
+/** Python's `address_family` values. */
+export type AddressFamily = 'AF_INET' | 'AF_INET6' | 'AF_UNIX';
+/** Python's `socket_type` values. */
+export type SocketType = 'SOCK_STREAM' | 'SOCK_DGRAM';
 
 /**
  * The base of every server, as socketserver's BaseServer: it owns a listening socket and a request
  * handler class, and runs each request through the same pipeline (Template Method):
  *
  * ```
- * serveForever()
+ * serveForever()                  (serviceActions() every pollInterval while idle)
  *   verifyRequest() → false: shutdownRequest()
  *   processRequest()              ← the only place where concurrency differs (mixins override it)
  *     finishRequest()             ← new Handler(request, clientAddress, server): setup, handle, finish
@@ -53,10 +93,12 @@ const HANDLE_ERROR_RULE = '-'.repeat(40);
  *   shutdownRequest() → closeRequest()
  * ```
  *
- * For the caller: `listen()`, `serveForever()`, `handleRequest()`, `shutdown()`, `serverClose()`,
- * `[Symbol.asyncDispose]`, `serverAddress`, `state`, the events.
- * May be overridden: `verifyRequest`, `processRequest`, `finishRequest`, `handleError`,
- * `handleTimeout`, `serviceActions`, `shutdownRequest`, `closeRequest`, `serverBind`, `serverActivate`.
+ * For the caller: `listen()`, `serverBind()`, `serverActivate()`, `serveForever()`, `handleRequest()`,
+ * `shutdown()`, `serverClose()`, `[Symbol.asyncDispose]`, `serverAddress`, `state`, the events.
+ * May be overridden: `serverBind`, `serverActivate` (public), `verifyRequest`, `processRequest`,
+ * `finishRequest`, `handleError`, `handleTimeout`, `serviceActions`, `shutdownRequest`, `closeRequest`.
+ * Whoever calls them, `serverBind`/`serverActivate` run once per server, and `shutdownRequest` and
+ * `closeRequest` once per request (a second call does nothing).
  * For subclasses: `enqueueRequest`, `runRequest`, `endRequest`, `joinRequests`, `closeSocket`.
  */
 export abstract class BaseServer<Request, Address, ClientAddress = Address> extends EventEmitter<
@@ -68,18 +110,24 @@ export abstract class BaseServer<Request, Address, ClientAddress = Address> exte
   serverAddress: Address;
   /** Seconds `handleRequest()` waits for a request; undefined waits forever. */
   timeout: number | undefined;
-  /** Requests waiting for the serve loop before more are refused; the listen backlog. */
+  /** The listen backlog (stream servers); datagrams waiting for the serve loop (datagram servers). */
   requestQueueSize: number;
+  /** False: `serveForever()` and `handleRequest()` leave binding to you (`serverBind()`, `serverActivate()`). */
+  readonly bindAndActivate: boolean;
 
   #state: ServerState = 'idle';
   #listening: Promise<void> | undefined;
+  #binding: Promise<void> | undefined;
+  #activating: Promise<void> | undefined;
+  /** The subclass's own `shutdownRequest` (the instance's is wrapped to run once per request). */
+  readonly #shutdownRequest: (request: Request) => void;
   #queue: RequestQueue<PendingRequest<Request, ClientAddress>> | undefined;
   #taking = false;
   #stopRequested = false;
   #loop: Promise<void> | undefined;
   #closing: Promise<void> | undefined;
-  /** Requests handed to processRequest and not yet shut down (never grows with finished requests). */
-  readonly #active = new ActiveRequests<Request>();
+  /** Requests handed to processRequest and not yet shut down, with their client address. */
+  readonly #active = new ActiveRequests<Request, ClientAddress>();
   #idleWaiters: Array<() => void> = [];
 
   constructor(
@@ -100,6 +148,25 @@ export abstract class BaseServer<Request, Address, ClientAddress = Address> exte
       (v, n) => validateInteger(v, n, 1),
       'requestQueueSize',
     );
+    this.bindAndActivate = optional(options.bindAndActivate, true, validateBoolean, 'bindAndActivate');
+    // The hooks as the subclass defines them; the instance's own wrappers make each run once, whoever
+    // calls it (the serve loop, listen(), or the user, as Python code calls them).
+    const bind = this.serverBind;
+    const activate = this.serverActivate;
+    const close = this.closeRequest;
+    this.#shutdownRequest = this.shutdownRequest;
+    // Not enumerable: the server's own data fields stay the only enumerable ones.
+    defineHook(this, 'serverBind', () => this.#bindOnce(bind));
+    defineHook(this, 'serverActivate', () => this.#activateOnce(activate));
+    defineHook(this, 'shutdownRequest', (request: Request) => {
+      if (this.#active.has(request)) this.endRequest(request, this.#active.get(request) as ClientAddress);
+    });
+    // The default closeRequest does nothing: running it twice is harmless, and marks nothing.
+    if (close !== BaseServer.prototype.closeRequest) {
+      defineHook(this, 'closeRequest', (request: Request) => {
+        if (markClosed(request)) close.call(this, request);
+      });
+    }
   }
 
   /** Where the server is in its life. */
@@ -112,7 +179,18 @@ export abstract class BaseServer<Request, Address, ClientAddress = Address> exte
     return this.#active.size;
   }
 
-  /** Binds and activates the socket (`serverBind()` then `serverActivate()`). Idempotent. */
+  /**
+   * The listening socket's file descriptor, as Python's `fileno()`; -1 before binding, after closing,
+   * and where Node.js does not expose it (a forking server's child, a Unix datagram server).
+   */
+  fileno(): number {
+    return -1;
+  }
+
+  /**
+   * Binds and activates the socket (`serverBind()` then `serverActivate()`), each unless already done
+   * by hand. Idempotent.
+   */
   async listen(): Promise<this> {
     this.#assertOpen('listen');
     if (this.#listening === undefined) {
@@ -137,12 +215,14 @@ export abstract class BaseServer<Request, Address, ClientAddress = Address> exte
       throw new SockserveError(ErrorCodes.INVALID_STATE, 'serveForever() is already running on this server');
     }
     const { signal } = options;
+    const pollInterval = optional(options.pollInterval, 0.5, validatePollInterval, 'pollInterval');
     const onAbort = (): void => void this.shutdown();
+    let ticker: NodeJS.Timeout | undefined;
     let loopDone!: () => void;
     this.#loop = new Promise((resolve) => (loopDone = resolve));
     this.#taking = true;
     try {
-      await this.listen();
+      await this.#listenUnlessManual('serveForever');
       if (signal?.aborted) process.nextTick(onAbort);
       else signal?.addEventListener('abort', onAbort, { once: true });
       if (this.#state === 'listening') this.#state = 'serving';
@@ -152,9 +232,21 @@ export abstract class BaseServer<Request, Address, ClientAddress = Address> exte
           reject,
           take: (item) => this.#serve(loop, item),
         };
+        // As serve_forever's poll: serviceActions() also runs while the loop waits for requests.
+        ticker = setInterval(() => {
+          if (!this.#queue!.waiting || this.#stopRequested || loop.failed !== undefined) return;
+          try {
+            this.serviceActions();
+          } catch (error) {
+            loop.failed = { error };
+            this.#queue!.wake();
+          }
+        }, pollInterval * 1000);
+        ticker.unref();
         this.#serve(loop);
       });
     } finally {
+      clearInterval(ticker);
       signal?.removeEventListener('abort', onAbort);
       if (this.#state === 'serving') this.#state = 'listening';
       // As in socketserver: a shutdown() that came before serveForever() ends it at once, then is spent.
@@ -167,7 +259,8 @@ export abstract class BaseServer<Request, Address, ClientAddress = Address> exte
 
   /**
    * Handles one request, or calls `handleTimeout()` when none arrives within `timeout` seconds.
-   * With a threading or forking server it returns once the request has been started.
+   * With a threading or forking server it returns once the request has been started. `shutdown()`
+   * or `serverClose()` ends the wait without a request, and without `handleTimeout()`.
    */
   async handleRequest(): Promise<void> {
     this.#assertOpen('handleRequest');
@@ -177,32 +270,45 @@ export abstract class BaseServer<Request, Address, ClientAddress = Address> exte
         'handleRequest() cannot run while serveForever() runs',
       );
     }
-    await this.listen();
+    await this.#listenUnlessManual('handleRequest');
     this.#taking = true;
-    let next: PendingRequest<Request, ClientAddress> | undefined;
+    const queue = this.#queue!;
+    let next: PendingRequest<Request, ClientAddress> | undefined = queue.shift();
+    let timedOut = false;
     try {
-      next = await this.#queue!.take(this.timeout);
+      if (next === undefined) {
+        [next, timedOut] = await new Promise<[PendingRequest<Request, ClientAddress> | undefined, boolean]>(
+          (resolve) => queue.wait((item, expired) => resolve([item, expired]), this.timeout),
+        );
+      }
     } finally {
       this.#taking = false;
     }
     if (next !== undefined) await this.dispatchRequest(next.request, next.clientAddress);
-    else if (this.#closing === undefined) this.handleTimeout();
+    else if (timedOut && this.#closing === undefined) this.handleTimeout();
   }
 
   /**
-   * Stops `serveForever()` from taking more requests, at once (safe from inside a handler, and twice).
-   * With `deadline`, also waits up to that many seconds for running requests, then closes what remains.
+   * Stops `serveForever()` from taking more requests, and resolves once its loop has stopped (as
+   * Python's `shutdown()` returns once `serve_forever()` has). A sync server's loop stops after the
+   * request it runs: from that request's own handler, call it without `await` (awaiting it there
+   * waits forever, as Python's deadlocks). Safe to call twice. With no loop running, it resolves at
+   * once and the next `serveForever()` returns at once. With `deadline`, it also waits for running
+   * requests, and resolves within that many seconds: then it closes what remains (a sync loop stops
+   * once its request has seen that).
    */
   async shutdown(options: ShutdownOptions = {}): Promise<void> {
     const deadline = optional(options.deadline, undefined, validateSeconds, 'deadline');
     this.#stopRequested = true;
     this.#queue?.wake();
-    if (deadline === undefined || this.#active.size === 0) return;
+    const loop = this.#loop ?? Promise.resolve();
+    if (deadline === undefined) return loop;
     let timer: NodeJS.Timeout | undefined;
     const expired = new Promise<boolean>((resolve) => {
       timer = setTimeout(resolve, deadline * 1000, true);
     });
-    const timedOut = await Promise.race([this.#idle().then(() => false), expired]);
+    const done = Promise.all([this.#idle(), loop]).then(() => false);
+    const timedOut = await Promise.race([done, expired]);
     clearTimeout(timer);
     if (timedOut) for (const request of this.#active.toArray()) this.abortRequest(request);
   }
@@ -223,8 +329,12 @@ export abstract class BaseServer<Request, Address, ClientAddress = Address> exte
 
   // ---- may be overridden --------------------------------------------------------------------
 
-  /** Binds the socket to `serverAddress` and starts listening (Node binds and listens in one step). */
-  protected serverBind(): Promise<void> {
+  /**
+   * Binds the socket to `serverAddress` and starts listening (Node binds and listens in one step).
+   * Called by `listen()`, or by you with `bindAndActivate: false`; it binds once however often it is
+   * called (a failed bind may be retried). Set socket options (`allowReusePort`, …) before it.
+   */
+  serverBind(): Promise<void> {
     return Promise.reject(
       new SockserveError(
         ErrorCodes.INVALID_STATE,
@@ -233,8 +343,11 @@ export abstract class BaseServer<Request, Address, ClientAddress = Address> exte
     );
   }
 
-  /** Called after `serverBind()`; the default does nothing. */
-  protected serverActivate(): void | Promise<void> {}
+  /**
+   * Called after `serverBind()` (by `listen()`, or by you); runs once. The default does nothing.
+   * Once it has run, the server is `listening` and emits `listening`.
+   */
+  serverActivate(): void | Promise<void> {}
 
   /** Return false (or a promise of false) to close the request without handling it. */
   protected verifyRequest(_request: Request, _clientAddress: ClientAddress): boolean | Promise<boolean> {
@@ -283,15 +396,22 @@ export abstract class BaseServer<Request, Address, ClientAddress = Address> exte
     this.emit('timeout');
   }
 
-  /** Called by the serve loop after each request it dispatched. */
+  /**
+   * Called by the serve loop after each request it dispatched, and every `pollInterval` seconds while
+   * it waits for requests.
+   */
   protected serviceActions(): void {}
 
-  /** Ends the request gracefully (stream servers: flush and half-close), then `closeRequest()`. */
+  /**
+   * Ends the request gracefully (stream servers: flush and half-close), then `closeRequest()`.
+   * Runs once per request, whoever calls it: the server after `processRequest`, or your own
+   * `processRequest` (as socketserver's mixins call `shutdown_request`); later calls do nothing.
+   */
   protected shutdownRequest(request: Request): void {
     this.closeRequest(request);
   }
 
-  /** Releases the request's resources. The default does nothing (datagram requests own none). */
+  /** Releases the request's resources; runs once per request. The default does nothing. */
   protected closeRequest(_request: Request): void {}
 
   // ---- for subclasses -----------------------------------------------------------------------
@@ -309,9 +429,14 @@ export abstract class BaseServer<Request, Address, ClientAddress = Address> exte
     this.closeRequest(request);
   }
 
+  /** How many requests may wait for the serve loop: `requestQueueSize` (stream servers: no limit). */
+  protected requestQueueCapacity(): number {
+    return this.requestQueueSize;
+  }
+
   /**
    * Called by the listening socket for each new request. Queues it for the serve loop; a full queue
-   * (or a closing server) refuses it: the request is closed and `request-refused` emitted.
+   * (datagram servers) or a closing server refuses it: the request is closed and `request-refused` emitted.
    */
   protected enqueueRequest(request: Request, clientAddress: ClientAddress): void {
     if (this.#closing === undefined && this.#queue!.push({ request, clientAddress })) return;
@@ -349,11 +474,14 @@ export abstract class BaseServer<Request, Address, ClientAddress = Address> exte
     );
   }
 
-  /** Shuts the request down and forgets it; every path out of `processRequest` ends here once. */
+  /**
+   * Shuts the request down (the subclass's `shutdownRequest`) and forgets it; every path out of
+   * `processRequest` ends here once, and so does a call to `shutdownRequest()`.
+   */
   protected endRequest(request: Request, clientAddress: ClientAddress): void {
     if (!this.#active.delete(request)) return;
     try {
-      this.shutdownRequest(request);
+      this.#shutdownRequest.call(this, request);
     } catch (error) {
       this.#reportError(request, clientAddress, error);
     }
@@ -373,11 +501,57 @@ export abstract class BaseServer<Request, Address, ClientAddress = Address> exte
   // ---- internals ----------------------------------------------------------------------------
 
   async #bindAndActivate(): Promise<void> {
-    this.#queue ??= new RequestQueue(this.requestQueueSize);
     await this.serverBind();
     await this.serverActivate();
-    if (this.#state === 'idle') this.#state = 'listening';
-    this.emit('listening', this.serverAddress);
+  }
+
+  /** listen() for serveForever()/handleRequest(), which do not bind when `bindAndActivate` is false. */
+  async #listenUnlessManual(method: string): Promise<void> {
+    if (this.bindAndActivate || this.#activating !== undefined) {
+      await this.listen();
+      return;
+    }
+    throw new SockserveError(
+      ErrorCodes.INVALID_STATE,
+      `${method}() with bindAndActivate: false: call serverBind() and serverActivate() first`,
+    );
+  }
+
+  #bindOnce(bind: () => Promise<void>): Promise<void> {
+    this.#assertOpen('serverBind');
+    if (this.#binding === undefined) {
+      // Requests can arrive as soon as the socket is bound.
+      this.#queue ??= new RequestQueue(this.requestQueueCapacity());
+      const attempt = callAsync(() => bind.call(this));
+      this.#binding = attempt;
+      attempt.catch(() => {
+        if (this.#binding === attempt) this.#binding = undefined;
+      });
+    }
+    return this.#binding;
+  }
+
+  #activateOnce(activate: () => void | Promise<void>): Promise<void> {
+    this.#assertOpen('serverActivate');
+    const bound = this.#binding;
+    if (bound === undefined) {
+      return Promise.reject(
+        new SockserveError(ErrorCodes.INVALID_STATE, 'serverActivate() called before serverBind()'),
+      );
+    }
+    if (this.#activating === undefined) {
+      const attempt = bound
+        .then(() => activate.call(this))
+        .then(() => {
+          if (this.#state === 'idle') this.#state = 'listening';
+          this.emit('listening', this.serverAddress);
+        });
+      this.#activating = attempt;
+      attempt.catch(() => {
+        if (this.#activating === attempt) this.#activating = undefined;
+      });
+    }
+    return this.#activating;
   }
 
   /**
@@ -390,7 +564,7 @@ export abstract class BaseServer<Request, Address, ClientAddress = Address> exte
     clientAddress: ClientAddress,
     verified = false,
   ): void | Promise<void> {
-    this.#active.add(request);
+    this.#active.add(request, clientAddress);
     try {
       if (!verified) {
         const answer = this.verifyRequest(request, clientAddress);
@@ -427,7 +601,7 @@ export abstract class BaseServer<Request, Address, ClientAddress = Address> exte
     const queue = this.#queue!;
     try {
       if (dispatched) this.serviceActions();
-      for (let next = arrived; !this.#stopRequested; next = undefined) {
+      for (let next = arrived; !this.#stopRequested && loop.failed === undefined; next = undefined) {
         next ??= queue.shift();
         if (next === undefined) {
           queue.wait(loop.take);
@@ -444,7 +618,8 @@ export abstract class BaseServer<Request, Address, ClientAddress = Address> exte
       loop.reject(error);
       return;
     }
-    loop.resolve();
+    if (loop.failed !== undefined) loop.reject(loop.failed.error);
+    else loop.resolve();
   }
 
   #refuse(request: Request, clientAddress: ClientAddress): void {
@@ -474,9 +649,10 @@ export abstract class BaseServer<Request, Address, ClientAddress = Address> exte
   async #close(): Promise<void> {
     this.#stopRequested = true;
     this.#queue?.wake();
+    await this.#activating?.catch(() => {});
     const wasBound =
-      this.#listening !== undefined &&
-      (await this.#listening.then(
+      this.#binding !== undefined &&
+      (await this.#binding.then(
         () => true,
         () => false,
       ));
@@ -500,6 +676,21 @@ export abstract class BaseServer<Request, Address, ClientAddress = Address> exte
 }
 
 type Hooks = { finish(): unknown };
+
+/** `fn()` as a promise: a synchronous throw becomes a rejection. */
+function callAsync(fn: () => void | Promise<void>): Promise<void> {
+  try {
+    return Promise.resolve(fn());
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
+function validatePollInterval(value: unknown, name: string): number {
+  const seconds = validateSeconds(value, name);
+  if (seconds === 0) throw new RangeError(`${name} must be a number of seconds > 0, got 0`);
+  return seconds;
+}
 
 /** `finish()` after `setup()` or `handle()` failed, then the failure again (as `try … finally`). */
 function finishAfterFailure(handler: Hooks, error: unknown): void | Promise<void> {

@@ -1,7 +1,7 @@
 import { sendError } from '../errors.js';
 import type { RequestHandlerClass } from '../handlers/base-request-handler.js';
 import { optional, validateInteger } from '../validators.js';
-import { BaseServer, type BaseServerOptions } from './base-server.js';
+import { BaseServer, type BaseServerOptions, type SocketType } from './base-server.js';
 
 /** Sends datagrams from the server's socket (in a forking server's child, relayed through the parent). */
 export interface DatagramSocket<Address> {
@@ -49,6 +49,11 @@ export abstract class DatagramServer<Address> extends BaseServer<DatagramRequest
       (v, n) => validateInteger(v, n, 1),
       'maxPacketSize',
     );
+  }
+
+  /** Python's `socket_type`. */
+  get socketType(): SocketType {
+    return 'SOCK_DGRAM';
   }
 
   /** Sends one datagram from the server's socket. */

@@ -1,12 +1,13 @@
 /**
  * The queue between a listening socket (which pushes requests as Node delivers them) and the
  * serve loop (which takes them one at a time, as socketserver's `get_request()` does).
- * Bounded: `push` returns false when it is full, and the server refuses that request.
+ * Bounded by `capacity` (a datagram server's, which has no kernel backlog to wait in): `push`
+ * returns false when it is full, and the server refuses that request. Stream servers pass Infinity.
  */
 export class RequestQueue<T> {
   readonly #items: T[] = [];
   #head = 0;
-  #waiter: ((item: T | undefined) => void) | undefined;
+  #waiter: ((item: T | undefined, timedOut: boolean) => void) | undefined;
   #timer: NodeJS.Timeout | undefined;
   readonly #capacity: number;
 
@@ -16,6 +17,11 @@ export class RequestQueue<T> {
 
   get length(): number {
     return this.#items.length - this.#head;
+  }
+
+  /** True while a taker waits (the queue is empty). */
+  get waiting(): boolean {
+    return this.#waiter !== undefined;
   }
 
   /** Hands the item to a waiting taker or queues it; false when the queue is full. */
@@ -30,20 +36,16 @@ export class RequestQueue<T> {
     return true;
   }
 
-  /** The next item, or `undefined` after `seconds` or when `wake()` is called. One taker at a time. */
-  take(seconds?: number): Promise<T | undefined> {
-    if (this.length > 0) return Promise.resolve(this.#shift());
-    return new Promise((resolve) => this.wait(resolve, seconds));
-  }
-
   /**
    * Calls `taker` once with the next item, synchronously from the `push()` that brings it (so a
    * request is dispatched from the socket event that delivered it), or with `undefined` after
-   * `seconds` or on `wake()`. Only for an empty queue; one taker at a time.
+   * `seconds` (`timedOut` true) or on `wake()`. Only for an empty queue; one taker at a time.
    */
-  wait(taker: (item: T | undefined) => void, seconds?: number): void {
+  wait(taker: (item: T | undefined, timedOut: boolean) => void, seconds?: number): void {
     this.#waiter = taker;
-    if (seconds !== undefined) this.#timer = setTimeout(() => this.#settle(undefined), seconds * 1000);
+    if (seconds !== undefined) {
+      this.#timer = setTimeout(() => this.#settle(undefined, true), seconds * 1000);
+    }
   }
 
   /** The next item without waiting, or `undefined` when empty. */
@@ -64,14 +66,14 @@ export class RequestQueue<T> {
     return rest;
   }
 
-  #settle(item: T | undefined): void {
+  #settle(item: T | undefined, timedOut = false): void {
     const waiter = this.#waiter!;
     this.#waiter = undefined;
     if (this.#timer !== undefined) {
       clearTimeout(this.#timer);
       this.#timer = undefined;
     }
-    waiter(item);
+    waiter(item, timedOut);
   }
 
   #shift(): T {

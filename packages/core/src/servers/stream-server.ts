@@ -3,12 +3,16 @@ import { bindError } from '../errors.js';
 import type { RequestHandlerClass } from '../handlers/base-request-handler.js';
 import { readInPlace, receiveBufferSizeOf } from '../io/in-place-reads.js';
 import { optional, validateInteger } from '../validators.js';
-import { BaseServer, type BaseServerOptions } from './base-server.js';
+import { BaseServer, type BaseServerOptions, type SocketType } from './base-server.js';
+import { fdOf } from './socket-fd.js';
 
 export interface StreamServerOptions extends BaseServerOptions {
   /** Connections open at once; further ones are closed at accept and reported as `request-refused`. Default: no limit. */
   maxConnections?: number;
 }
+
+/** `server.listen()` options; Node.js also takes `fd`, missing from its types. */
+export type ListenOptions = net.ListenOptions & { fd?: number };
 
 /** Milliseconds of silence after which a connection that does not take our last bytes is destroyed. */
 const LINGER_MS = 30_000;
@@ -53,13 +57,35 @@ export abstract class StreamServer<Address, ClientAddress> extends BaseServer<
     );
   }
 
-  /** Options for `net.createServer()`. */
+  /** Python's `socket_type`. */
+  get socketType(): SocketType {
+    return 'SOCK_STREAM';
+  }
+
+  /** The listening socket's file descriptor (-1 before binding and after closing). */
+  override fileno(): number {
+    return fdOf(this.socket);
+  }
+
+  /**
+   * Options for `net.createServer()`, read by `serverBind()`: override it (calling super) to set
+   * options that Node.js applies to the listening socket or to every accepted connection.
+   */
   protected serverOptions(): net.ServerOpts {
     return { allowHalfOpen: true, pauseOnConnect: this.pauseOnConnect };
   }
 
-  /** Options for `server.listen()`. */
-  protected abstract listenOptions(): net.ListenOptions;
+  /**
+   * Options for `server.listen()`, read by `serverBind()`: the address, or `{ fd }` for a descriptor
+   * that is already listening, and `backlog` (`requestQueueSize`). Override it (calling super) to
+   * change what Node.js sets before binding.
+   */
+  protected abstract listenOptions(): ListenOptions;
+
+  /** Connections wait for the serve loop without limit (the backlog is the kernel's; `maxConnections` refuses). */
+  protected override requestQueueCapacity(): number {
+    return Number.POSITIVE_INFINITY;
+  }
 
   /** The client address of an accepted socket (or of a dropped one, from Node's `drop` data). */
   protected abstract clientAddressOf(socket: net.Socket | net.DropArgument | undefined): ClientAddress;
@@ -67,7 +93,7 @@ export abstract class StreamServer<Address, ClientAddress> extends BaseServer<
   /** The address as `tcp://host:port` or `unix://path`, for messages. */
   protected abstract describeAddress(): string;
 
-  protected override async serverBind(): Promise<void> {
+  override async serverBind(): Promise<void> {
     const server = net.createServer(this.serverOptions());
     if (Number.isFinite(this.maxConnections)) server.maxConnections = this.maxConnections;
     // A forking parent (pauseOnConnect) hands its sockets on unread: its children read them in place.
@@ -89,19 +115,23 @@ export abstract class StreamServer<Address, ClientAddress> extends BaseServer<
     return Promise.resolve();
   }
 
-  /** Flushes what the handler wrote and half-closes; the socket is destroyed once that is done. */
+  /**
+   * Flushes what the handler wrote and half-closes; `closeRequest()` (which destroys the socket) runs
+   * once that is done, or at once for a connection already gone (reset by the peer, say).
+   */
   protected override shutdownRequest(socket: net.Socket): void {
-    if (socket.destroyed) return;
-    if (!socket.writableEnded) socket.end();
-    if (socket.writableFinished) {
+    if (!socket.destroyed && !socket.writableEnded) socket.end();
+    if (socket.destroyed || socket.writableFinished) {
       this.closeRequest(socket);
       return;
     }
-    // A socket whose peer has half-closed destroys itself once flushed (autoDestroy); otherwise the
-    // peer could hold it half-open, so it is destroyed when the flush is done.
-    if (!socket.readableEnded) socket.on('finish', () => this.closeRequest(socket));
+    // closeRequest runs once, whichever comes first: the flush, the socket closing (a peer that
+    // half-closed makes it destroy itself once flushed), or the linger timeout.
+    const close = (): void => this.closeRequest(socket);
+    socket.once('finish', close);
+    socket.once('close', close);
     // A peer that does not take our last bytes would otherwise hold the connection forever.
-    if (socket.writableLength > 0) socket.setTimeout(LINGER_MS, () => this.closeRequest(socket));
+    if (socket.writableLength > 0) socket.setTimeout(LINGER_MS, close);
   }
 
   protected override closeRequest(socket: net.Socket): void {
@@ -110,7 +140,7 @@ export abstract class StreamServer<Address, ClientAddress> extends BaseServer<
 }
 
 /** `server.listen()` as a promise; failures become ADDRESS_IN_USE / BIND_FAILED naming `where`. */
-export function listenOn(server: net.Server, options: net.ListenOptions, where: string): Promise<void> {
+export function listenOn(server: net.Server, options: ListenOptions, where: string): Promise<void> {
   return new Promise((resolve, reject) => {
     const onError = (error: Error): void => {
       server.off('listening', onListening);

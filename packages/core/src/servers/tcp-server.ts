@@ -4,8 +4,10 @@ import { ErrorCodes, SockserveError } from '../errors.js';
 import type { RequestHandlerClass } from '../handlers/base-request-handler.js';
 import { assertReusePort } from '../node-features.js';
 import { optional, validateBoolean, validatePort, validateSeconds, validateString } from '../validators.js';
+import type { AddressFamily } from './base-server.js';
 import { inetAddressOf, PeerAddress } from './peer-address.js';
-import { StreamServer, type StreamServerOptions } from './stream-server.js';
+import { isListeningDescriptor, type ListeningDescriptor, listeningFd } from './socket-fd.js';
+import { type ListenOptions, StreamServer, type StreamServerOptions } from './stream-server.js';
 
 export interface TCPServerOptions extends StreamServerOptions {
   /** SO_REUSEADDR. Node.js always sets it on TCP listeners, so only `true` (the default) is accepted. */
@@ -38,20 +40,38 @@ export function inetBindAddress(address: InetBindAddress): InetAddress {
  * await server.listen(); // server.serverAddress.port is the real port
  * await server.serveForever();
  * ```
+ *
+ * `{ fd }` instead of an address serves a descriptor that is already listening (socket activation).
+ * The options below are attributes too: with `bindAndActivate: false`, set them before `serverBind()`.
  */
 export class TCPServer extends StreamServer<InetAddress, InetAddress> {
+  /** SO_REUSEADDR; only `true` can be honoured (Node.js always sets it). */
   allowReuseAddress: boolean;
+  /** SO_REUSEPORT, applied by `serverBind()`. */
   allowReusePort: boolean;
+  /** TCP_NODELAY on accepted connections. */
   noDelay: boolean;
+  /** TCP keep-alive on accepted connections (true, or idle seconds before the first probe). */
   keepAlive: boolean | number;
+  /** IPV6_V6ONLY, applied by `serverBind()` (host `::`). */
   ipv6Only: boolean;
+  /** The already listening descriptor given as `{ fd }`, if any. */
+  readonly fd: number | undefined;
 
   constructor(
-    serverAddress: InetBindAddress,
+    serverAddress: InetBindAddress | ListeningDescriptor,
     RequestHandlerClass: RequestHandlerClass<net.Socket, InetAddress>,
     options: TCPServerOptions = {},
   ) {
-    super(inetBindAddress(serverAddress), RequestHandlerClass, options);
+    const fd = isListeningDescriptor(serverAddress) ? listeningFd(serverAddress) : undefined;
+    super(
+      isListeningDescriptor(serverAddress)
+        ? { host: '', port: 0, family: 'IPv4' }
+        : inetBindAddress(serverAddress),
+      RequestHandlerClass,
+      options,
+    );
+    this.fd = fd;
     this.allowReuseAddress = optional(options.allowReuseAddress, true, validateBoolean, 'allowReuseAddress');
     this.allowReusePort = optional(options.allowReusePort, false, validateBoolean, 'allowReusePort');
     this.noDelay = optional(options.noDelay, true, validateBoolean, 'noDelay');
@@ -64,6 +84,12 @@ export class TCPServer extends StreamServer<InetAddress, InetAddress> {
     this.ipv6Only = optional(options.ipv6Only, false, validateBoolean, 'ipv6Only');
   }
 
+  /** Python's `address_family`: `'AF_INET6'` for an IPv6 address (and host `''`, bound as `::`). */
+  get addressFamily(): AddressFamily {
+    const { host, family } = this.serverAddress;
+    return family === 'IPv6' || (host === '' && this.fd === undefined) ? 'AF_INET6' : 'AF_INET';
+  }
+
   protected override serverOptions(): net.ServerOpts {
     const keepAlive = this.keepAlive !== false;
     return {
@@ -74,15 +100,16 @@ export class TCPServer extends StreamServer<InetAddress, InetAddress> {
     };
   }
 
-  protected override listenOptions(): net.ListenOptions {
+  protected override listenOptions(): ListenOptions {
     if (!this.allowReuseAddress) {
       throw new SockserveError(
         ErrorCodes.UNSUPPORTED,
         `allowReuseAddress: false cannot be honoured for ${this.describeAddress()}: Node.js always sets SO_REUSEADDR on TCP listeners`,
       );
     }
+    if (this.fd !== undefined) return { fd: this.fd, backlog: this.requestQueueSize };
     const { host, port } = this.serverAddress;
-    const options: net.ListenOptions & { reusePort?: boolean } = {
+    const options: ListenOptions & { reusePort?: boolean } = {
       host: host === '' ? '::' : host,
       port,
       backlog: this.requestQueueSize,
@@ -95,7 +122,7 @@ export class TCPServer extends StreamServer<InetAddress, InetAddress> {
     return options;
   }
 
-  protected override async serverBind(): Promise<void> {
+  override async serverBind(): Promise<void> {
     await super.serverBind();
     const bound = this.socket!.address() as net.AddressInfo;
     this.serverAddress = { host: bound.address, port: bound.port, family: familyOf(bound.address) };
@@ -114,6 +141,7 @@ export class TCPServer extends StreamServer<InetAddress, InetAddress> {
   }
 
   protected override describeAddress(): string {
+    if (this.fd !== undefined && this.socket === undefined) return `tcp fd ${this.fd}`;
     return formatAddress(this.serverAddress, 'tcp');
   }
 

@@ -7,7 +7,9 @@ import type { RequestHandlerClass } from '../handlers/base-request-handler.js';
 import { type DatagramBatch, Outbox, openBatch } from '../io/udp-batch.js';
 import { assertReusePort } from '../node-features.js';
 import { optional, validateBoolean, validateInteger } from '../validators.js';
+import type { AddressFamily } from './base-server.js';
 import { type DatagramRequest, DatagramServer, type DatagramServerOptions } from './datagram-server.js';
+import { fdOf, isListeningDescriptor, type ListeningDescriptor, listeningFd } from './socket-fd.js';
 import { inetBindAddress } from './tcp-server.js';
 
 export interface UDPServerOptions extends DatagramServerOptions {
@@ -43,6 +45,8 @@ export class UDPServer extends DatagramServer<InetAddress> {
   recvBufferSize: number | undefined;
   sendBufferSize: number | undefined;
   nativeBatching: boolean;
+  /** The already bound descriptor given as `{ fd }`, if any. */
+  readonly fd: number | undefined;
   /** Datagrams waiting for the end of this turn of the event loop (`#send`). */
   #outbox = new Outbox();
   /** Batched reading and sending, when `nativeBatching` found `@sockserve/udp-native`. */
@@ -50,12 +54,23 @@ export class UDPServer extends DatagramServer<InetAddress> {
   /** node:dgram has queued sends (the send buffer was full): later ones queue behind them. */
   #dgramQueued = false;
 
+  /** `{ fd, family? }` instead of an address serves a descriptor that is already bound (socket activation). */
   constructor(
-    serverAddress: InetBindAddress,
+    serverAddress: InetBindAddress | ListeningDescriptor,
     RequestHandlerClass: RequestHandlerClass<DatagramRequest<InetAddress>, InetAddress>,
     options: UDPServerOptions = {},
   ) {
-    super(inetBindAddress(serverAddress), RequestHandlerClass, options);
+    const fd = isListeningDescriptor(serverAddress) ? listeningFd(serverAddress) : undefined;
+    super(
+      isListeningDescriptor(serverAddress)
+        ? serverAddress.family === 'IPv6'
+          ? { host: '::', port: 0, family: 'IPv6' }
+          : { host: '0.0.0.0', port: 0, family: 'IPv4' }
+        : inetBindAddress(serverAddress),
+      RequestHandlerClass,
+      options,
+    );
+    this.fd = fd;
     this.allowReuseAddress = optional(options.allowReuseAddress, false, validateBoolean, 'allowReuseAddress');
     this.allowReusePort = optional(options.allowReusePort, false, validateBoolean, 'allowReusePort');
     this.ipv6Only = optional(options.ipv6Only, false, validateBoolean, 'ipv6Only');
@@ -74,25 +89,47 @@ export class UDPServer extends DatagramServer<InetAddress> {
     this.nativeBatching = optional(options.nativeBatching, true, validateBoolean, 'nativeBatching');
   }
 
+  /** Python's `address_family`: `'AF_INET6'` for an IPv6 address (and host `''`, bound as `::`). */
+  get addressFamily(): AddressFamily {
+    const { host, family } = this.serverAddress;
+    return family === 'IPv6' || host === '' ? 'AF_INET6' : 'AF_INET';
+  }
+
+  /** The bound socket's file descriptor (-1 before binding and after closing). */
+  override fileno(): number {
+    return fdOf(this.socket);
+  }
+
   /** True while datagrams are read and sent in batches through `@sockserve/udp-native`. */
   get batching(): boolean {
     return this.#batch !== null;
   }
 
-  protected override async serverBind(): Promise<void> {
-    const { host, port, family } = this.serverAddress;
-    const where = formatAddress(this.serverAddress, 'udp');
+  /**
+   * Options for `dgram.createSocket()`, read by `serverBind()` from the attributes (`allowReuseAddress`,
+   * `allowReusePort`, `ipv6Only`, `recvBufferSize`, `sendBufferSize`): override it (calling super) to
+   * change what Node.js sets on the socket before binding.
+   */
+  protected socketOptions(): dgram.SocketOptions & { reusePort?: boolean } {
+    const { host, family } = this.serverAddress;
     const options: dgram.SocketOptions & { reusePort?: boolean } = {
       type: host === '' || family === 'IPv6' ? 'udp6' : 'udp4',
       reuseAddr: this.allowReuseAddress,
       ipv6Only: this.ipv6Only,
     };
     if (this.allowReusePort) {
-      assertReusePort(where);
+      assertReusePort(formatAddress(this.serverAddress, 'udp'));
       options.reusePort = true;
     }
     if (this.recvBufferSize !== undefined) options.recvBufferSize = this.recvBufferSize;
     if (this.sendBufferSize !== undefined) options.sendBufferSize = this.sendBufferSize;
+    return options;
+  }
+
+  override async serverBind(): Promise<void> {
+    const { host, port } = this.serverAddress;
+    const where = this.fd === undefined ? formatAddress(this.serverAddress, 'udp') : `udp fd ${this.fd}`;
+    const options = this.socketOptions();
     // Replies go to the address a datagram came from, an IP literal: resolve those at once instead of
     // through dns.lookup() and a process.nextTick() per datagram (as soon as the socket is bound).
     let bound = false;
@@ -108,7 +145,8 @@ export class UDPServer extends DatagramServer<InetAddress> {
         reject(bindError(error, where));
       };
       socket.once('error', onError);
-      socket.bind({ address: host === '' ? '::' : host, port }, () => {
+      const target = this.fd === undefined ? { address: host === '' ? '::' : host, port } : { fd: this.fd };
+      socket.bind(target, () => {
         bound = true;
         socket.off('error', onError);
         resolve();

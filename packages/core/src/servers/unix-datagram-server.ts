@@ -3,6 +3,7 @@ import { formatAddress, type UnixAddress } from '../address.js';
 import { ErrorCodes, SockserveError } from '../errors.js';
 import type { RequestHandlerClass } from '../handlers/base-request-handler.js';
 import { optional, validateInteger, validateString } from '../validators.js';
+import type { AddressFamily } from './base-server.js';
 import { type DatagramRequest, DatagramServer, type DatagramServerOptions } from './datagram-server.js';
 import { isDatagramSocketLive, loadUnixDgram, UnixDatagramSocket } from './unix-datagram-socket.js';
 import { bindUnixPath } from './unix-path.js';
@@ -33,7 +34,12 @@ export class UnixDatagramServer extends DatagramServer<UnixAddress> {
     this.mode = optional(options.mode, undefined, (v, n) => validateInteger(v, n, 0, 0o7777), 'mode');
   }
 
-  protected override async serverBind(): Promise<void> {
+  /** Python's `address_family`. */
+  get addressFamily(): AddressFamily {
+    return 'AF_UNIX';
+  }
+
+  override async serverBind(): Promise<void> {
     const { path } = this.serverAddress;
     const socket = await bindUnixPath(path, () => UnixDatagramSocket.bind(path), isDatagramSocketLive);
     socket.onMessage((packet, senderPath) => this.receive(packet, { path: senderPath }));

@@ -3,7 +3,9 @@ import net from 'node:net';
 import { formatAddress, type UnixAddress } from '../address.js';
 import type { RequestHandlerClass } from '../handlers/base-request-handler.js';
 import { optional, validateInteger, validateString } from '../validators.js';
-import { StreamServer, type StreamServerOptions } from './stream-server.js';
+import type { AddressFamily } from './base-server.js';
+import { isListeningDescriptor, type ListeningDescriptor, listeningFd } from './socket-fd.js';
+import { type ListenOptions, StreamServer, type StreamServerOptions } from './stream-server.js';
 import { bindUnixPath } from './unix-path.js';
 
 export interface UnixStreamServerOptions extends StreamServerOptions {
@@ -37,25 +39,47 @@ export function isStreamSocketLive(path: string): Promise<boolean> {
  * await using server = new UnixStreamServer('/tmp/app.sock', Handler, { mode: 0o660 });
  * await server.serveForever();
  * ```
+ *
+ * `{ fd }` instead of a path serves a descriptor that is already listening (socket activation);
+ * its socket file is left alone.
  */
 export class UnixStreamServer extends StreamServer<UnixAddress, UnixAddress> {
+  /** File mode set on the socket file by `serverBind()`. */
   mode: number | undefined;
+  /** The already listening descriptor given as `{ fd }`, if any. */
+  readonly fd: number | undefined;
 
   constructor(
-    path: string,
+    path: string | ListeningDescriptor,
     RequestHandlerClass: RequestHandlerClass<net.Socket, UnixAddress>,
     options: UnixStreamServerOptions = {},
   ) {
-    if (validateString(path, 'path') === '') throw new TypeError('the Unix socket path must not be empty');
-    super({ path }, RequestHandlerClass, options);
+    const fd = isListeningDescriptor(path) ? listeningFd(path) : undefined;
+    if (fd === undefined && validateString(path, 'path') === '') {
+      throw new TypeError('the Unix socket path must not be empty');
+    }
+    super({ path: fd === undefined ? (path as string) : '' }, RequestHandlerClass, options);
+    this.fd = fd;
     this.mode = optional(options.mode, undefined, (v, n) => validateInteger(v, n, 0, 0o7777), 'mode');
   }
 
-  protected override listenOptions(): net.ListenOptions {
+  /** Python's `address_family`. */
+  get addressFamily(): AddressFamily {
+    return 'AF_UNIX';
+  }
+
+  protected override listenOptions(): ListenOptions {
+    if (this.fd !== undefined) return { fd: this.fd, backlog: this.requestQueueSize };
     return { path: this.serverAddress.path, backlog: this.requestQueueSize };
   }
 
-  protected override async serverBind(): Promise<void> {
+  override async serverBind(): Promise<void> {
+    if (this.fd !== undefined) {
+      await super.serverBind();
+      const bound = this.socket!.address();
+      this.serverAddress = { path: typeof bound === 'string' ? bound : '' };
+      return;
+    }
     await bindUnixPath(this.serverAddress.path, () => super.serverBind(), isStreamSocketLive);
     if (this.mode !== undefined) await chmod(this.serverAddress.path, this.mode);
   }
@@ -65,6 +89,7 @@ export class UnixStreamServer extends StreamServer<UnixAddress, UnixAddress> {
   }
 
   protected override describeAddress(): string {
+    if (this.fd !== undefined && this.socket === undefined) return `unix fd ${this.fd}`;
     return formatAddress(this.serverAddress);
   }
 

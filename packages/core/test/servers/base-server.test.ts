@@ -66,8 +66,14 @@ describe('lifecycle', () => {
     for (const Server of [TCPServer, ThreadingTCPServer]) {
       class ShutdownHandler extends StreamRequestHandler<TCPServer> {
         override async handle(): Promise<void> {
-          await this.server.shutdown();
-          await this.server.shutdown(); // twice is fine
+          if (this.server instanceof ThreadingTCPServer) {
+            await this.server.shutdown(); // resolves once the loop stopped; it does not wait for handlers
+            await this.server.shutdown(); // twice is fine
+          } else {
+            // Not awaited: shutdown() resolves once the loop stopped, and a sync loop waits for this handler.
+            void this.server.shutdown();
+            void this.server.shutdown();
+          }
           await this.wfile.write('bye\n');
         }
       }

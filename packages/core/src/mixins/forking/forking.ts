@@ -176,7 +176,7 @@ export function ForkingMixIn<TBase extends ServerClass>(Base: TBase): TBase & Fo
 
     // ---- binding: the parent binds, a child links to its parent ------------------------------
 
-    protected override async serverBind(): Promise<void> {
+    override async serverBind(): Promise<void> {
       if (this.#role === 'parent') return super.serverBind();
       if (this.#role === 'inert') return;
       const config = readChildConfig()!;
@@ -205,7 +205,7 @@ export function ForkingMixIn<TBase extends ServerClass>(Base: TBase): TBase & Fo
       this.#link.attach();
     }
 
-    protected override async serverActivate(): Promise<void> {
+    override async serverActivate(): Promise<void> {
       await super.serverActivate();
       if (this.#role === 'inert') {
         // Another forking server of this script forked this process: this one serves nothing here.
