@@ -28,6 +28,63 @@ export function formatAddress(address: SocketAddress | undefined, scheme = 'tcp'
   return `${scheme}://${host}:${address.port}`;
 }
 
+/** A TCP address (client or server) whose `toString()` is `formatAddress(address, 'tcp')`: `tcp://127.0.0.1:9999`. */
+export class TCPAddress implements InetAddress {
+  /** The numeric host (`127.0.0.1`, `::1`). */
+  host: string;
+  /** The port. */
+  port: number;
+  /** The IP family. */
+  family: 'IPv4' | 'IPv6';
+
+  constructor(host: string, port: number, family: 'IPv4' | 'IPv6' = familyOf(host)) {
+    this.host = host;
+    this.port = port;
+    this.family = family;
+  }
+
+  /** `tcp://host:port` (`tcp://[::1]:9999` for IPv6), as `formatAddress()` prints it. */
+  toString(): string {
+    return formatAddress(this, 'tcp');
+  }
+}
+
+/** A UDP address (client or server) whose `toString()` is `formatAddress(address, 'udp')`: `udp://127.0.0.1:9999`. */
+export class UDPAddress implements InetAddress {
+  /** The numeric host (`127.0.0.1`, `::1`). */
+  host: string;
+  /** The port. */
+  port: number;
+  /** The IP family. */
+  family: 'IPv4' | 'IPv6';
+
+  constructor(host: string, port: number, family: 'IPv4' | 'IPv6' = familyOf(host)) {
+    this.host = host;
+    this.port = port;
+    this.family = family;
+  }
+
+  /** `udp://host:port` (`udp://[::1]:53` for IPv6), as `formatAddress()` prints it. */
+  toString(): string {
+    return formatAddress(this, 'udp');
+  }
+}
+
+/** A Unix-domain address whose `toString()` is `formatAddress(address)`: `unix:///run/app.sock`, `unix://(unnamed)`. */
+export class UnixSocketAddress implements UnixAddress {
+  /** The socket path; `''` for an unnamed peer. */
+  path: string;
+
+  constructor(path: string) {
+    this.path = path;
+  }
+
+  /** `unix://PATH`, or `unix://(unnamed)` for an unnamed peer, as `formatAddress()` prints it. */
+  toString(): string {
+    return formatAddress(this);
+  }
+}
+
 /** The IP family of a literal host, as Node spells it. */
 export function familyOf(host: string): 'IPv4' | 'IPv6' {
   return host.includes(':') ? 'IPv6' : 'IPv4';

@@ -1,5 +1,5 @@
 import net from 'node:net';
-import { familyOf, formatAddress, type InetAddress, type InetBindAddress } from '../address.js';
+import { familyOf, formatAddress, type InetAddress, type InetBindAddress, TCPAddress } from '../address.js';
 import { ErrorCodes, SockserveError } from '../errors.js';
 import type { RequestHandlerClass } from '../handlers/base-request-handler.js';
 import { assertReusePort } from '../node-features.js';
@@ -98,7 +98,7 @@ export class TCPServer extends StreamServer<InetAddress, InetAddress> {
   protected override async serverBind(): Promise<void> {
     await super.serverBind();
     const bound = this.socket!.address() as net.AddressInfo;
-    this.serverAddress = { host: bound.address, port: bound.port, family: familyOf(bound.address) };
+    this.serverAddress = new TCPAddress(bound.address, bound.port);
   }
 
   /**

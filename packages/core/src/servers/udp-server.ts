@@ -1,7 +1,7 @@
 import dgram from 'node:dgram';
 import dns from 'node:dns';
 import { isIP } from 'node:net';
-import { formatAddress, type InetAddress, type InetBindAddress } from '../address.js';
+import { formatAddress, type InetAddress, type InetBindAddress, UDPAddress } from '../address.js';
 import { bindError } from '../errors.js';
 import type { RequestHandlerClass } from '../handlers/base-request-handler.js';
 import { type DatagramBatch, Outbox, openBatch } from '../io/udp-batch.js';
@@ -121,15 +121,11 @@ export class UDPServer extends DatagramServer<InetAddress> {
     this.#batch = this.nativeBatching ? openBatch(socket, this.maxPacketSize, receive, reportError) : null;
     if (this.#batch === null) {
       socket.on('message', (packet, remote) => {
-        receive(packet, {
-          host: remote.address,
-          port: remote.port,
-          family: remote.family as 'IPv4' | 'IPv6',
-        });
+        receive(packet, new UDPAddress(remote.address, remote.port, remote.family as 'IPv4' | 'IPv6'));
       });
     }
     const local = socket.address();
-    this.serverAddress = { host: local.address, port: local.port, family: local.family as 'IPv4' | 'IPv6' };
+    this.serverAddress = new UDPAddress(local.address, local.port, local.family as 'IPv4' | 'IPv6');
     this.socket = socket;
   }
 

@@ -1,6 +1,6 @@
 import { chmod } from 'node:fs/promises';
 import net from 'node:net';
-import { formatAddress, type UnixAddress } from '../address.js';
+import { formatAddress, type UnixAddress, UnixSocketAddress } from '../address.js';
 import type { RequestHandlerClass } from '../handlers/base-request-handler.js';
 import { optional, validateInteger, validateString } from '../validators.js';
 import { StreamServer, type StreamServerOptions } from './stream-server.js';
@@ -11,7 +11,7 @@ export interface UnixStreamServerOptions extends StreamServerOptions {
   mode?: number;
 }
 
-const UNNAMED_PEER: UnixAddress = Object.freeze({ path: '' });
+const UNNAMED_PEER: UnixAddress = Object.freeze(new UnixSocketAddress(''));
 
 /** True when something accepts stream connections at `path` (any answer but "refused" counts as live). */
 export function isStreamSocketLive(path: string): Promise<boolean> {
@@ -47,7 +47,7 @@ export class UnixStreamServer extends StreamServer<UnixAddress, UnixAddress> {
     options: UnixStreamServerOptions = {},
   ) {
     if (validateString(path, 'path') === '') throw new TypeError('the Unix socket path must not be empty');
-    super({ path }, RequestHandlerClass, options);
+    super(new UnixSocketAddress(path), RequestHandlerClass, options);
     this.mode = optional(options.mode, undefined, (v, n) => validateInteger(v, n, 0, 0o7777), 'mode');
   }
 

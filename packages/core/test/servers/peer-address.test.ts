@@ -78,3 +78,18 @@ describe('PeerAddress', () => {
     },
   );
 });
+
+describe('PeerAddress in strings', () => {
+  it('prints tcp://host:port, as formatAddress() does', async () => {
+    const { reported, localPort } = await addressOfOneClient((handler) => `${handler.clientAddress}`);
+    expect(reported).toBe(`tcp://127.0.0.1:${localPort}`);
+  });
+
+  it('says the address is unknown when the connection closed before it was read (not tcp://:0)', async () => {
+    const { reported } = await addressOfOneClient((handler) => {
+      handler.request.destroy();
+      return String(handler.clientAddress);
+    });
+    expect(reported).toBe('tcp://(unknown: closed before its address was read)');
+  });
+});
