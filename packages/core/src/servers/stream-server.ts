@@ -4,6 +4,7 @@ import type { RequestHandlerClass } from '../handlers/base-request-handler.js';
 import { readInPlace, receiveBufferSizeOf } from '../io/in-place-reads.js';
 import { optional, validateInteger } from '../validators.js';
 import { BaseServer, type BaseServerOptions } from './base-server.js';
+import { reportSocketError } from './socket-error.js';
 
 export interface StreamServerOptions extends BaseServerOptions {
   /** Connections open at once; further ones are closed at accept and reported as `request-refused`. Default: no limit. */
@@ -80,7 +81,7 @@ export abstract class StreamServer<Address, ClientAddress> extends BaseServer<
     server.on('drop', (data) => this.emit('request-refused', 'max-connections', this.clientAddressOf(data)));
     await listenOn(server, this.listenOptions(), this.describeAddress());
     // From now on an error (EMFILE on accept, say) is reported, never thrown at the process.
-    server.on('error', (error) => this.emit('socket-error', error));
+    server.on('error', (error) => reportSocketError(this, this.describeAddress(), error));
     this.socket = server;
   }
 

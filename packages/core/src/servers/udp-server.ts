@@ -8,6 +8,7 @@ import { type DatagramBatch, Outbox, openBatch } from '../io/udp-batch.js';
 import { assertReusePort } from '../node-features.js';
 import { optional, validateBoolean, validateInteger } from '../validators.js';
 import { type DatagramRequest, DatagramServer, type DatagramServerOptions } from './datagram-server.js';
+import { reportSocketError } from './socket-error.js';
 import { inetBindAddress } from './tcp-server.js';
 
 export interface UDPServerOptions extends DatagramServerOptions {
@@ -115,7 +116,8 @@ export class UDPServer extends DatagramServer<InetAddress> {
       });
     });
     // After binding, errors of single sends come through their callbacks; others are reported.
-    const reportError = (error: Error): boolean => this.emit('socket-error', error);
+    const reportError = (error: Error): void =>
+      reportSocketError(this, formatAddress(this.serverAddress, 'udp'), error);
     socket.on('error', reportError);
     const receive = (packet: Buffer, clientAddress: InetAddress): void => this.receive(packet, clientAddress);
     this.#batch = this.nativeBatching ? openBatch(socket, this.maxPacketSize, receive, reportError) : null;
