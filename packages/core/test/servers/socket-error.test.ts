@@ -3,59 +3,13 @@
  * stderr by default (as handleError reports a handler's error); a `socket-error` listener replaces
  * that report. The server runs as its own process, so that its real stderr is what is checked.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import dgram from 'node:dgram';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { udpRoundTrip, withDeadline } from '../helpers.js';
+import { ServerProcess } from './server-process.js';
 
 const SERVER = fileURLToPath(new URL('../fixtures/udp-oversized-reply.mjs', import.meta.url));
-
-class ServerProcess {
-  readonly child: ChildProcess;
-  stdout = '';
-  stderr = '';
-
-  constructor(args: string[]) {
-    this.child = spawn(process.execPath, [SERVER, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    this.child.stdout!.setEncoding('utf8').on('data', (text: string) => {
-      this.stdout += text;
-    });
-    this.child.stderr!.setEncoding('utf8').on('data', (text: string) => {
-      this.stderr += text;
-    });
-  }
-
-  /** Resolves when `predicate()` holds (checked on each output chunk); bounded by the caller. */
-  until(predicate: () => boolean): Promise<void> {
-    return new Promise((resolve) => {
-      const check = (): void => {
-        if (!predicate()) return;
-        this.child.stdout!.off('data', check);
-        this.child.stderr!.off('data', check);
-        resolve();
-      };
-      this.child.stdout!.on('data', check);
-      this.child.stderr!.on('data', check);
-      check();
-    });
-  }
-
-  async port(): Promise<number> {
-    await withDeadline(
-      this.until(() => /listening \d+\n/.test(this.stdout)),
-      'listening line',
-    );
-    return Number(/listening (\d+)/.exec(this.stdout)![1]);
-  }
-
-  async [Symbol.asyncDispose](): Promise<void> {
-    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
-    const exited = new Promise((resolve) => this.child.once('exit', resolve));
-    this.child.kill('SIGKILL');
-    await exited;
-  }
-}
 
 /** Sends `big` from a bound client; returns the client's address as the server names it. */
 async function sendBig(port: number): Promise<string> {
@@ -71,7 +25,7 @@ async function sendBig(port: number): Promise<string> {
 
 describe.each(['batched', 'dgram'])('a UDP reply that cannot be sent (%s)', (how) => {
   it('is reported on stderr when nobody listens for socket-error, and the server keeps answering', async () => {
-    await using server = new ServerProcess(['', how]);
+    await using server = new ServerProcess([SERVER, '', how]);
     const port = await server.port();
     const from = await sendBig(port);
     await withDeadline(
@@ -86,7 +40,7 @@ describe.each(['batched', 'dgram'])('a UDP reply that cannot be sent (%s)', (how
   });
 
   it('a socket-error listener replaces the report', async () => {
-    await using server = new ServerProcess(['listen', how]);
+    await using server = new ServerProcess([SERVER, 'listen', how]);
     const port = await server.port();
     const from = await sendBig(port);
     await withDeadline(
