@@ -22,6 +22,12 @@ describe('bad usage exits 2 with one line and the usage hint', () => {
     [['chat', '--transport', 'udp'], 'the chat needs a stream transport (tcp or unix), not udp'],
     [['echo', '--transport', 'unix'], '--transport unix needs --path PATH'],
     [['frobnicate'], "unknown command 'frobnicate'"],
+    [['echo', '--port', '-1'], "--port must be a port number from 0 to 65535, not '-1'"],
+    [['chat', '--timeout', '-3'], "--timeout must be a number of seconds above 0, not '-3'"],
+    [
+      ['connect', '127.0.0.1', 'notaport'],
+      "the PORT argument of 'connect' must be a port number from 0 to 65535, not 'notaport'",
+    ],
     [
       ['chat', '--hub', 'redis'],
       '--hub redis is not available yet (@sockserve/redis is not released); use --hub memory',
@@ -78,22 +84,39 @@ describe('runtime failures exit 1 naming the address', () => {
 });
 
 describe('help and version', () => {
-  it('--help lists the commands and options on stdout', async () => {
+  it('--help lists the commands, and where their options are, on stdout', async () => {
     const result = await runCli(['--help']);
     expect(result.code).toBe(0);
-    for (const word of [
-      'start',
-      'echo',
-      'chat',
-      'connect',
-      '--transport',
-      '--mode',
-      '--per-request',
-      '--log-format',
-    ]) {
+    for (const word of ['start', 'echo', 'chat', 'connect', '<command> --help', '--log-format']) {
       expect(result.stdout).toContain(word);
     }
     expect(result.stderr).toBe('');
+  });
+
+  it('each command has its own --help, listing only the options it takes', async () => {
+    const takes: Record<string, { has: string[]; lacks: string[] }> = {
+      start: {
+        has: ['--chat-port', '--mode', '--per-request', '--max-line-bytes'],
+        lacks: ['--transport', '--path'],
+      },
+      echo: { has: ['--transport', '--path', '--mode', '--per-request'], lacks: ['--chat-port', '--hub'] },
+      chat: { has: ['--transport', '--max-line-bytes', '--hub'], lacks: ['--chat-port'] },
+      connect: {
+        has: ['[HOST] [PORT]', '--transport', '--timeout'],
+        lacks: ['--mode', '--chat-port', '--hub'],
+      },
+    };
+    const seen = new Set<string>();
+    for (const [command, { has, lacks }] of Object.entries(takes)) {
+      const result = await runCli([command, '--help']);
+      expect(result.code).toBe(0);
+      expect(result.stderr).toBe('');
+      expect(result.stdout.startsWith(`sockserve-demo ${command}: `)).toBe(true);
+      for (const word of has) expect(result.stdout).toContain(word);
+      for (const word of lacks) expect(result.stdout).not.toContain(word);
+      seen.add(result.stdout);
+    }
+    expect(seen.size).toBe(4);
   });
 
   it('--version prints the version', async () => {
