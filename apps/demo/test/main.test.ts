@@ -83,6 +83,31 @@ describe('runtime failures exit 1 naming the address', () => {
   });
 });
 
+describe('Unix socket paths the system cannot take exit 1 with one line saying why', () => {
+  it('a path longer than the platform allows names the path and the limit', async () => {
+    using dir = tempDir();
+    const limit = process.platform === 'linux' ? 107 : 103;
+    const path = `${dir.path}/${'x'.repeat(limit + 1 - dir.path.length - 1)}`;
+    for (const command of ['echo', 'chat']) {
+      const result = await runCli([command, '--path', path]);
+      expect(result.code).toBe(1);
+      expect(result.stdout).toBe('');
+      expect(result.stderr).toBe(
+        `sockserve-demo: cannot listen on unix://${path}: the path is ${limit + 1} bytes, longer than the ${limit} bytes a Unix socket path can have on ${process.platform}; use a shorter path\n`,
+      );
+    }
+  });
+
+  it('a path in a directory that does not exist names the directory', async () => {
+    using dir = tempDir();
+    const result = await runCli(['echo', '--path', `${dir.path}/missing/demo.sock`]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe(
+      `sockserve-demo: cannot listen on unix://${dir.path}/missing/demo.sock: the directory ${dir.path}/missing does not exist\n`,
+    );
+  });
+});
+
 describe('help and version', () => {
   it('--help lists the commands, and where their options are, on stdout', async () => {
     const result = await runCli(['--help']);
