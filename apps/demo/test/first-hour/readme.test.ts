@@ -4,12 +4,13 @@
  * line, echoes a line over a real connection, and stops with exit status 0 on Ctrl-C (SIGINT).
  */
 import { spawn } from 'node:child_process';
-import { rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { readmeSamples, runnableSample, typecheckSamples } from '../../../../test-support/readme-samples.js';
+import { parseCommandLine } from '../../src/cli.js';
 import { tempDir, withDeadline } from '../helpers.js';
 
 const ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
@@ -92,4 +93,25 @@ describe('the README samples', () => {
       }
     },
   );
+});
+
+describe('the README’s first steps', () => {
+  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+
+  it('says what the session needs besides Node, and how to get nc', () => {
+    expect(readme).toContain('netcat-openbsd');
+    expect(readme).toContain('npx sockserve-demo connect 127.0.0.1 9999');
+  });
+
+  it('gives port flags that `sockserve-demo start` accepts', () => {
+    const given = [...readme.matchAll(/`npm start -- ([^`]+)`/g)].map((match) => match[1]!);
+    expect(given.length).toBeGreaterThan(0);
+    for (const args of given) {
+      expect(parseCommandLine(['start', ...args.split(' ')])).toMatchObject({ name: 'start' });
+    }
+    expect(parseCommandLine(['start', '--port', '7000', '--chat-port', '7001'])).toMatchObject({
+      server: { port: 7000 },
+      chatPort: 7001,
+    });
+  });
 });
