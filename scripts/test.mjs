@@ -2,7 +2,8 @@
 // turbo-progress.mjs), then one total line `N passed, N failed` summed from vitest's JSON reports
 // (scripts/test-summary.mjs). Extra arguments go to turbo: `npm test -- --filter=@sockserve/core`.
 //
-// The reports go to $SOCKSERVE_TEST_REPORT_DIR (as .ci/run sets it), else to .test-reports/.
+// The reports go to $SOCKSERVE_TEST_REPORT_DIR (as .ci/run sets it), else to
+// node_modules/.cache/sockserve-test-reports/.
 // Exits non-zero when a test failed, or when turbo failed (a build, a crash) without a failed test
 // to show for it: that counts as one failure.
 import { mkdirSync, readdirSync, rmSync } from 'node:fs';
@@ -12,7 +13,10 @@ import { summarize, summaryLine } from './test-summary.mjs';
 import { runTurbo } from './turbo-progress.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const reportDir = resolve(process.env.SOCKSERVE_TEST_REPORT_DIR ?? join(root, '.test-reports'));
+// The default is under node_modules, where neither git nor biome looks.
+const reportDir = resolve(
+  process.env.SOCKSERVE_TEST_REPORT_DIR ?? join(root, 'node_modules', '.cache', 'sockserve-test-reports'),
+);
 mkdirSync(reportDir, { recursive: true });
 for (const name of readdirSync(reportDir)) if (name.endsWith('.json')) rmSync(join(reportDir, name));
 

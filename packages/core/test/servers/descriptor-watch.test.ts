@@ -46,7 +46,7 @@ describe.runIf(hasPrlimit)('a server out of descriptors', () => {
     }
     // The server is still there for a new client once the flood is gone (retried: the server
     // frees the descriptors as it sees the closes).
-    const echo = { host: '127.0.0.1', port };
+    const echo = { host: '127.0.0.1', port, family: 'IPv4' as const };
     const deadline = Date.now() + 10_000;
     let reply = '';
     while (reply !== 'back\n' && Date.now() < deadline) {
