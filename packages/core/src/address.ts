@@ -85,6 +85,22 @@ export class UnixSocketAddress implements UnixAddress {
   }
 }
 
+/**
+ * An address that came as plain data (a forked child's request, after the structured clone that
+ * carried it) made printable again: a `UnixSocketAddress` for `{ path }`, else a `TCPAddress` (or, with
+ * `datagram`, a `UDPAddress`). Anything else is returned as it is.
+ */
+export function addressFromData(data: unknown, datagram = false): unknown {
+  if (typeof data !== 'object' || data === null) return data;
+  const fields = data as Partial<InetAddress & UnixAddress>;
+  if (typeof fields.path === 'string') return new UnixSocketAddress(fields.path);
+  if (typeof fields.host !== 'string' || typeof fields.port !== 'number') return data;
+  const family = fields.family === 'IPv6' || fields.family === 'IPv4' ? fields.family : familyOf(fields.host);
+  return datagram
+    ? new UDPAddress(fields.host, fields.port, family)
+    : new TCPAddress(fields.host, fields.port, family);
+}
+
 /** The IP family of a literal host, as Node spells it. */
 export function familyOf(host: string): 'IPv4' | 'IPv6' {
   return host.includes(':') ? 'IPv6' : 'IPv4';
