@@ -6,7 +6,8 @@
 // turbo runs with --output-logs=new-only, so cached tasks replay nothing. Each `build` task that
 // really runs (a first run, or changed sources) shows one line, `building @sockserve/core …`, after a
 // notice that this happens on the first run only; its own output (tsup, node-gyp) is kept back and
-// shown only if the run fails. Other tasks' output (the tests) and turbo's own lines pass through.
+// shown only if the run fails. Other tasks' output (the tests) and turbo's own lines pass through,
+// less turbo's `cache bypass, force executing HASH` line per task and vitest's `JSON report written to`.
 // A warm run therefore prints what it printed before: turbo's header and summary.
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -29,6 +30,9 @@ export function createProgress(write) {
   let announced = false;
   return {
     line(text) {
+      // Other tasks (the tests) show their output, less turbo's cache line and vitest's report path.
+      const other = /^\S+:(?!build:)[\w-]+: ?(.*)$/.exec(text);
+      if (other !== null && /^(cache (hit|miss|bypass)|JSON report written to )/.test(other[1])) return;
       const task = /^(\S+):build: ?(.*)$/.exec(text);
       if (task === null) {
         write(text);

@@ -147,7 +147,9 @@ describe('npm start: the build says what it does (scripts/turbo-progress.mjs)', 
 describe('npm test ends with one total line (scripts/test.mjs)', () => {
   const TEST_RUN = [
     ...WARM.slice(0, -FOOTER.length),
+    '@sockserve/core:test: cache bypass, force executing 24b3b559be8cdc0f',
     '@sockserve/core:test:  Tests  3 passed (3)',
+    '@sockserve/core:test: JSON report written to /tmp/reports/core.json',
     '@sockserve/demo:test:  Tests  2 passed | 1 failed (3)',
     ...FOOTER,
   ];
@@ -165,6 +167,9 @@ describe('npm test ends with one total line (scripts/test.mjs)', () => {
     expect(lines.at(-1)).toBe('5 passed, 1 failed');
     expect(run.stdout).toContain('@sockserve/demo:test:  Tests  2 passed | 1 failed (3)');
     expect(run.stdout).not.toContain('cache hit');
+    expect(run.stdout).not.toContain('cache bypass');
+    expect(run.stdout).not.toContain('JSON report written');
+    expect(run.stdout).toContain('@sockserve/core:test:  Tests  3 passed (3)');
     expect(JSON.parse(readFileSync(join(dir.path, 'args'), 'utf8'))).toEqual([
       'run',
       'test',
