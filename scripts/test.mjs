@@ -20,7 +20,8 @@ const reportDir = resolve(
 mkdirSync(reportDir, { recursive: true });
 for (const name of readdirSync(reportDir)) if (name.endsWith('.json')) rmSync(join(reportDir, name));
 
-const status = await runTurbo(['run', 'test', ...process.argv.slice(2)], {
+// --continue: every package's tests run even when one package fails.
+const status = await runTurbo(['run', 'test', '--continue', ...process.argv.slice(2)], {
   env: { ...process.env, SOCKSERVE_TEST_REPORT_DIR: reportDir },
 });
 const summary = summarize(reportDir);
