@@ -4,7 +4,7 @@ import { ErrorCodes, SockserveError } from '../errors.js';
 import type { RequestHandlerClass } from '../handlers/base-request-handler.js';
 import { assertReusePort } from '../node-features.js';
 import { optional, validateBoolean, validatePort, validateSeconds, validateString } from '../validators.js';
-import { inetAddressOf, PeerAddress } from './peer-address.js';
+import { inetAddressOf, isUnknownPeer, PeerAddress, UNKNOWN_PEER } from './peer-address.js';
 import { StreamServer, type StreamServerOptions } from './stream-server.js';
 
 export interface TCPServerOptions extends StreamServerOptions {
@@ -118,6 +118,6 @@ export class TCPServer extends StreamServer<InetAddress, InetAddress> {
   }
 
   protected override describeClient(clientAddress: InetAddress): string {
-    return formatAddress(clientAddress, 'tcp');
+    return isUnknownPeer(clientAddress) ? UNKNOWN_PEER : formatAddress(clientAddress, 'tcp');
   }
 }
