@@ -57,15 +57,19 @@ export interface ConnectSettings {
   timeout: number | undefined;
 }
 
+/** The commands: what `sockserve-demo <command>` runs. */
+export type CommandName = 'start' | 'echo' | 'chat' | 'connect';
+
 export type Command =
-  | { name: 'help' }
+  | {
+      name: 'help' /** `<command> --help`: that command's help; undefined: the overview. */;
+      topic: CommandName | undefined;
+    }
   | { name: 'version' }
   | { name: 'echo'; server: ServerSettings; log: LogSettings }
   | { name: 'chat'; server: ServerSettings; chat: ChatSettings; log: LogSettings }
   | { name: 'start'; server: ServerSettings; chatPort: number; chat: ChatSettings; log: LogSettings }
   | { name: 'connect'; connect: ConnectSettings; log: LogSettings };
-
-export type CommandName = Command['name'];
 
 /** A mistake in the command line: reported in one line with the usage hint, exit status 2. */
 export class UsageError extends Error {
@@ -74,51 +78,7 @@ export class UsageError extends Error {
 
 export const USAGE_LINE: string = `usage: ${PROGRAM} <start|echo|chat|connect> [options]  (${PROGRAM} --help for more)`;
 
-export const HELP: string = `${PROGRAM}: the sockserve example servers (Python's socketserver for Node.js) and a line client
-
-usage:
-  ${PROGRAM} start   [options]      echo on ${ECHO_PORT} (TCP and UDP) and chat on ${CHAT_PORT}, in one process
-  ${PROGRAM} echo    [options]      echo server (RFC 862): every byte comes back
-  ${PROGRAM} chat    [options]      line chat server: talk to it with nc, type /help
-  ${PROGRAM} connect [HOST] [PORT]  line client: sends stdin line by line, prints what comes back
-  ${PROGRAM} connect --transport unix PATH
-
-server options:
-  --transport tcp|udp|unix        default tcp (udp only for echo)
-  --host HOST                     default 127.0.0.1
-  --port PORT                     default ${ECHO_PORT} (echo) / ${CHAT_PORT} (chat); 0 picks a free port
-                                  start: the echo port (TCP and UDP)
-  --chat-port PORT                start: the chat port, default ${CHAT_PORT}
-  --path PATH                     Unix socket path, with --transport unix
-  --mode sync|threading|forking   default threading
-  --workers N                     forking: pool size (default: one per CPU)
-  --per-request                   forking: a fresh child process per connection
-  --timeout SECONDS               idle timeout per connection
-  --max-connections N             connections open at once; more are refused
-chat options:
-  --max-line-bytes N              longest line accepted, default 4096
-  --max-pending-bytes N           unsent output per client before it is dropped, default 1048576
-  --hub memory|redis              where nicknames and rooms live, default memory
-                                  (forking: in the parent, shared by every child)
-  --redis-url URL                 with --hub redis
-connect options:
-  --transport, --host, --port, --path as above (default tcp://127.0.0.1:${ECHO_PORT})
-  --timeout SECONDS               after stdin ends, stop when the server is silent this long
-                                  (udp: default 1; tcp/unix: wait until the server closes)
-output:
-  --log-format pretty|json        default pretty; json: one JSON object per line
-  --log-level debug|info|warn|error
-                                  default info; debug adds one line per connection
-  -q, --quiet                     nothing on stderr but errors
-  -h, --help                      this help
-  -V, --version                   the version
-
-A server prints one line "listening on tcp://HOST:PORT" (udp://, unix://PATH) on stdout when it is
-ready; everything else goes to stderr. Ctrl-C or SIGTERM stops it gracefully (open connections get
-5 s to finish, chat users are told); a second Ctrl-C stops it at once.
-Exit status: 0 done, 1 failure (address in use, cannot connect), 2 bad usage.`;
-
-const OPTIONS = {
+export const OPTIONS = {
   transport: { type: 'string' },
   host: { type: 'string' },
   port: { type: 'string' },
@@ -140,7 +100,7 @@ const OPTIONS = {
   version: { type: 'boolean', short: 'V' },
 } as const;
 
-type OptionName = keyof typeof OPTIONS;
+export type OptionName = keyof typeof OPTIONS;
 type Values = { [K in OptionName]?: (typeof OPTIONS)[K]['type'] extends 'boolean' ? boolean : string };
 
 const OUTPUT: readonly OptionName[] = ['log-format', 'log-level', 'quiet', 'help', 'version'];
@@ -158,7 +118,7 @@ const SERVER: readonly OptionName[] = [
 const CHAT: readonly OptionName[] = ['max-line-bytes', 'max-pending-bytes', 'hub', 'redis-url'];
 
 /** The options each command accepts. */
-const ALLOWED: Record<'start' | 'echo' | 'chat' | 'connect', ReadonlySet<OptionName>> = {
+export const ALLOWED: Record<CommandName, ReadonlySet<OptionName>> = {
   echo: new Set([...OUTPUT, ...SERVER]),
   chat: new Set([...OUTPUT, ...SERVER, ...CHAT]),
   start: new Set([
@@ -176,7 +136,7 @@ export function parseCommandLine(argv: readonly string[]): Command {
   let positionals: string[];
   try {
     ({ values, positionals } = parseArgs({
-      args: [...argv],
+      args: joinNegativeValues(argv),
       options: OPTIONS,
       allowPositionals: true,
       strict: true,
@@ -184,14 +144,13 @@ export function parseCommandLine(argv: readonly string[]): Command {
   } catch (error) {
     throw new UsageError(describeParseError(error));
   }
-  if (values.help) return { name: 'help' };
+  const [name, ...operands] = positionals;
+  const known = name === 'start' || name === 'echo' || name === 'chat' || name === 'connect';
+  if (values.help) return { name: 'help', topic: known ? name : undefined };
   if (values.version) return { name: 'version' };
 
-  const [name, ...operands] = positionals;
   if (name === undefined) throw new UsageError('missing command');
-  if (name !== 'start' && name !== 'echo' && name !== 'chat' && name !== 'connect') {
-    throw new UsageError(`unknown command '${name}'`);
-  }
+  if (!known) throw new UsageError(`unknown command '${name}'`);
   for (const option of Object.keys(values) as OptionName[]) {
     if (!ALLOWED[name].has(option)) throw new UsageError(`option --${option} does not apply to '${name}'`);
   }
@@ -276,7 +235,11 @@ function connectSettings(values: Values, operands: string[]): ConnectSettings {
       throw new UsageError('give the host and port once (as arguments or as --host/--port)');
     }
     if (host !== undefined) given.host = host;
-    if (portText !== undefined) given.port = portText;
+    if (portText !== undefined) {
+      // Checked here, so that the message names the argument the user gave, not --port.
+      port(portText, ECHO_PORT, `the PORT argument of 'connect'`);
+      given.port = portText;
+    }
   }
   return {
     transport,
@@ -348,6 +311,32 @@ function seconds(value: string | undefined, option: string): number | undefined 
     throw new UsageError(`${option} must be a number of seconds above 0, not '${value}'`);
   }
   return parsed;
+}
+
+/** The options that take a value (`--port N`), as `--name` and `-x`. */
+const VALUED: ReadonlySet<string> = new Set(
+  Object.entries(OPTIONS).flatMap(([name, option]) =>
+    option.type === 'string' ? [`--${name}`, ...('short' in option ? [`-${option.short}`] : [])] : [],
+  ),
+);
+
+/**
+ * `--port -1` as `--port=-1`: parseArgs takes a value starting with a dash for an option of its own
+ * and says "needs a value"; joined, the value reaches the check that says what is wrong with it.
+ */
+function joinNegativeValues(argv: readonly string[]): string[] {
+  const args: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const next = argv[i + 1];
+    if (VALUED.has(arg) && next !== undefined && /^-(\d|\.\d)/.test(next)) {
+      args.push(`${arg}=${next}`);
+      i++;
+    } else {
+      args.push(arg);
+    }
+  }
+  return args;
 }
 
 /** `parseArgs`' messages, made short: `unknown option '--foo'`, `option '--port' needs a value`. */

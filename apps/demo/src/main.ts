@@ -7,7 +7,6 @@ import packageJson from '../package.json' with { type: 'json' };
 import {
   type ChatSettings,
   type Command,
-  HELP,
   PROGRAM,
   parseCommandLine,
   type ServerSettings,
@@ -15,6 +14,7 @@ import {
   UsageError,
 } from './cli.js';
 import { ConnectError, runClient } from './connect.js';
+import { commandHelp, HELP } from './help.js';
 import { createLogger } from './logger.js';
 import { createOutput, type Output } from './output.js';
 import { type DemoServerFactory, serve } from './serve.js';
@@ -33,7 +33,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     return 2;
   }
   if (command.name === 'help') {
-    process.stdout.write(`${HELP}\n`);
+    process.stdout.write(`${command.topic === undefined ? HELP : commandHelp(command.topic)}\n`);
     return 0;
   }
   if (command.name === 'version') {

@@ -11,6 +11,9 @@ import type { Logger } from './logger.js';
 import type { Output } from './output.js';
 import { type DemoServer, isForkingParent, SHUTDOWN_NOTICE, serverUrl } from './servers.js';
 
+/** How a TCP client whose address could not be read (it reset first) is logged. */
+export const UNKNOWN_CLIENT = 'unknown (reset before read)';
+
 /** Seconds running requests get to finish after SIGINT/SIGTERM; then their connections are closed. */
 export const GRACE_SECONDS = 5;
 /** Seconds after the first signal when the process gives up waiting and exits (1). */
@@ -135,10 +138,13 @@ async function stop(servers: readonly DemoServer[], log: Logger, signal: NodeJS.
 function observe(demo: DemoServer, log: Logger): void {
   const server = demo.server;
   const scheme = demo.transport;
-  const describe = (client: unknown): string | undefined =>
-    typeof client === 'object' && client !== null
-      ? formatAddress(client as SocketAddress, scheme)
-      : undefined;
+  const describe = (client: unknown): string | undefined => {
+    if (typeof client !== 'object' || client === null) return undefined;
+    const address = client as SocketAddress;
+    // A TCP client that reset before its address could be read has none (host '', port 0).
+    if ('host' in address && address.host === '' && address.port === 0) return UNKNOWN_CLIENT;
+    return formatAddress(address, scheme);
+  };
   const started = new WeakMap<object, number>();
 
   if (isForkingParent(demo)) {
@@ -169,5 +175,9 @@ function observe(demo: DemoServer, log: Logger): void {
     const level = reason === 'server-closing' ? 'debug' : 'warn';
     log[level]({ client: describe(client), reason }, 'connection refused');
   });
-  server.on('socket-error', (error) => log.error({ err: error }, 'socket error'));
+  // One line each (no stack): an operational report (a reply that could not be sent, no descriptor left).
+  server.on('socket-error', (error) => {
+    const { code, count } = error as { code?: unknown; count?: unknown };
+    log.error({ code, count }, `socket error: ${error.message}`);
+  });
 }

@@ -102,8 +102,9 @@ describe('parseCommandLine', () => {
       server: { port: 0 },
       chatPort: 0,
     });
-    expect(parseCommandLine(['--help'])).toEqual({ name: 'help' });
-    expect(parseCommandLine(['chat', '-h'])).toEqual({ name: 'help' });
+    expect(parseCommandLine(['--help'])).toEqual({ name: 'help', topic: undefined });
+    expect(parseCommandLine(['chat', '-h'])).toEqual({ name: 'help', topic: 'chat' });
+    expect(parseCommandLine(['connect', '--help', 'x', 'y'])).toEqual({ name: 'help', topic: 'connect' });
     expect(parseCommandLine(['--version'])).toEqual({ name: 'version' });
   });
 
@@ -115,7 +116,19 @@ describe('parseCommandLine', () => {
     [['echo', '--quiet=yes'], "option '-q, --quiet' does not take a value"],
     [['echo', '--port', 'http'], "--port must be a port number from 0 to 65535, not 'http'"],
     [['echo', '--port', '65536'], "--port must be a port number from 0 to 65535, not '65536'"],
-    [['echo', '--port', '-1'], "option '--port' needs a value"],
+    [['echo', '--port', '-1'], "--port must be a port number from 0 to 65535, not '-1'"],
+    [['start', '--chat-port', '-5'], "--chat-port must be a port number from 0 to 65535, not '-5'"],
+    [['echo', '--timeout', '-3'], "--timeout must be a number of seconds above 0, not '-3'"],
+    [['echo', '--timeout', '-.5'], "--timeout must be a number of seconds above 0, not '-.5'"],
+    [['chat', '--max-line-bytes', '-1'], "--max-line-bytes must be a whole number of at least 1, not '-1'"],
+    [
+      ['connect', '127.0.0.1', 'notaport'],
+      "the PORT argument of 'connect' must be a port number from 0 to 65535, not 'notaport'",
+    ],
+    [
+      ['connect', '127.0.0.1', '70000'],
+      "the PORT argument of 'connect' must be a port number from 0 to 65535, not '70000'",
+    ],
     [['chat', '--transport', 'udp'], 'the chat needs a stream transport (tcp or unix), not udp'],
     [['echo', '--transport', 'unix'], '--transport unix needs --path PATH'],
     [['echo', '--transport', 'tcp', '--path', '/tmp/x'], '--path needs --transport unix (not tcp)'],

@@ -27,8 +27,13 @@ export class Cli {
   #exit: Exit | undefined;
   #wake: (() => void) | undefined;
 
-  constructor(args: readonly string[], options: { stdin?: 'pipe' | 'ignore' } = {}) {
-    this.process = spawn(process.execPath, [BIN, ...args], {
+  /** `prefix`: a command that runs node, e.g. `['prlimit', '--nofile=64:64']` (it must exec, keeping the pid). */
+  constructor(
+    args: readonly string[],
+    options: { stdin?: 'pipe' | 'ignore'; prefix?: readonly string[] } = {},
+  ) {
+    const [command, ...rest] = [...(options.prefix ?? []), process.execPath, BIN, ...args];
+    this.process = spawn(command!, rest, {
       stdio: [options.stdin ?? 'ignore', 'pipe', 'pipe'],
       env: { ...process.env, NO_COLOR: '1' },
     });
@@ -105,8 +110,12 @@ export class Cli {
 }
 
 /** Starts a server command and waits for its listening line(s). */
-export async function startServer(args: readonly string[], count = 1): Promise<{ cli: Cli; urls: string[] }> {
-  const cli = new Cli(args);
+export async function startServer(
+  args: readonly string[],
+  count = 1,
+  prefix?: readonly string[],
+): Promise<{ cli: Cli; urls: string[] }> {
+  const cli = new Cli(args, { prefix });
   try {
     return { cli, urls: await cli.listening(count) };
   } catch (error) {

@@ -350,3 +350,60 @@ describe('options reach the servers', () => {
     expect(await client.line()).toBe('! line too long (max 10 bytes)');
   });
 });
+
+describe('what the log says when things go wrong', () => {
+  it('a client that reset before its address was read is logged as unknown, not tcp://:0', async () => {
+    const { cli, urls } = await startServer(['echo', '--port', '0', '--log-level', 'debug']);
+    await using _cli = cli;
+    const { port } = parseUrl(urls[0]!);
+    // Stopped, the server cannot accept: the connection waits in the kernel's queue, and is reset there.
+    cli.signal('SIGSTOP');
+    try {
+      const socket = net.connect({ host: '127.0.0.1', port });
+      socket.on('error', () => {});
+      await withDeadline(new Promise((resolve) => socket.once('connect', resolve)), 'connection');
+      socket.resetAndDestroy();
+      await withDeadline(new Promise((resolve) => socket.once('close', resolve)), 'reset');
+    } finally {
+      cli.signal('SIGCONT');
+    }
+    await cli.until(() => cli.stderr.includes('connection closed'), 'the reset connection logged');
+    expect(cli.stderr).toContain('connection opened client="unknown (reset before read)"');
+    expect(cli.stderr).not.toContain('tcp://:0');
+    cli.signal('SIGTERM');
+    expect(await cli.exit()).toEqual({ code: 0, signal: null });
+  });
+
+  it.runIf(process.platform === 'linux')(
+    'running out of file descriptors is logged (one line, no stack), and the server serves again after',
+    async () => {
+      const { cli, urls } = await startServer(['echo', '--port', '0'], 1, ['prlimit', '--nofile=64:64']);
+      await using _cli = cli;
+      const echo = parseUrl(urls[0]!);
+      const clients: net.Socket[] = [];
+      try {
+        for (let i = 0; i < 100; i++) {
+          const socket = net.connect({ host: '127.0.0.1', port: echo.port });
+          socket.on('error', () => {});
+          clients.push(socket);
+        }
+        await cli.until(() => cli.stderr.includes('socket error'), 'a log line about the descriptors');
+      } finally {
+        for (const socket of clients) socket.destroy();
+      }
+      expect(cli.stderr).toMatch(
+        new RegExp(
+          `ERROR echo: socket error: accept EMFILE tcp://127\\.0\\.0\\.1:${echo.port}: no file descriptor left .*new connections are closed at accept.* code=EMFILE count=1\\n`,
+        ),
+      );
+      expect(cli.stderr).not.toContain('    at ');
+      let reply = '';
+      for (let attempt = 0; attempt < 50 && reply !== 'back\n'; attempt++) {
+        reply = await streamRoundTrip(echo, 'back\n').catch(() => '');
+      }
+      expect(reply).toBe('back\n');
+      cli.signal('SIGTERM');
+      expect(await cli.exit()).toEqual({ code: 0, signal: null });
+    },
+  );
+});

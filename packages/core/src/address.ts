@@ -28,6 +28,79 @@ export function formatAddress(address: SocketAddress | undefined, scheme = 'tcp'
   return `${scheme}://${host}:${address.port}`;
 }
 
+/** A TCP address (client or server) whose `toString()` is `formatAddress(address, 'tcp')`: `tcp://127.0.0.1:9999`. */
+export class TCPAddress implements InetAddress {
+  /** The numeric host (`127.0.0.1`, `::1`). */
+  host: string;
+  /** The port. */
+  port: number;
+  /** The IP family. */
+  family: 'IPv4' | 'IPv6';
+
+  constructor(host: string, port: number, family: 'IPv4' | 'IPv6' = familyOf(host)) {
+    this.host = host;
+    this.port = port;
+    this.family = family;
+  }
+
+  /** `tcp://host:port` (`tcp://[::1]:9999` for IPv6), as `formatAddress()` prints it. */
+  toString(): string {
+    return formatAddress(this, 'tcp');
+  }
+}
+
+/** A UDP address (client or server) whose `toString()` is `formatAddress(address, 'udp')`: `udp://127.0.0.1:9999`. */
+export class UDPAddress implements InetAddress {
+  /** The numeric host (`127.0.0.1`, `::1`). */
+  host: string;
+  /** The port. */
+  port: number;
+  /** The IP family. */
+  family: 'IPv4' | 'IPv6';
+
+  constructor(host: string, port: number, family: 'IPv4' | 'IPv6' = familyOf(host)) {
+    this.host = host;
+    this.port = port;
+    this.family = family;
+  }
+
+  /** `udp://host:port` (`udp://[::1]:53` for IPv6), as `formatAddress()` prints it. */
+  toString(): string {
+    return formatAddress(this, 'udp');
+  }
+}
+
+/** A Unix-domain address whose `toString()` is `formatAddress(address)`: `unix:///run/app.sock`, `unix://(unnamed)`. */
+export class UnixSocketAddress implements UnixAddress {
+  /** The socket path; `''` for an unnamed peer. */
+  path: string;
+
+  constructor(path: string) {
+    this.path = path;
+  }
+
+  /** `unix://PATH`, or `unix://(unnamed)` for an unnamed peer, as `formatAddress()` prints it. */
+  toString(): string {
+    return formatAddress(this);
+  }
+}
+
+/**
+ * An address that came as plain data (a forked child's request, after the structured clone that
+ * carried it) made printable again: a `UnixSocketAddress` for `{ path }`, else a `TCPAddress` (or, with
+ * `datagram`, a `UDPAddress`). Anything else is returned as it is.
+ */
+export function addressFromData(data: unknown, datagram = false): unknown {
+  if (typeof data !== 'object' || data === null) return data;
+  const fields = data as Partial<InetAddress & UnixAddress>;
+  if (typeof fields.path === 'string') return new UnixSocketAddress(fields.path);
+  if (typeof fields.host !== 'string' || typeof fields.port !== 'number') return data;
+  const family = fields.family === 'IPv6' || fields.family === 'IPv4' ? fields.family : familyOf(fields.host);
+  return datagram
+    ? new UDPAddress(fields.host, fields.port, family)
+    : new TCPAddress(fields.host, fields.port, family);
+}
+
 /** The IP family of a literal host, as Node spells it. */
 export function familyOf(host: string): 'IPv4' | 'IPv6' {
   return host.includes(':') ? 'IPv6' : 'IPv4';

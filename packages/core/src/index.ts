@@ -3,7 +3,10 @@ export {
   type InetAddress,
   type InetBindAddress,
   type SocketAddress,
+  TCPAddress,
+  UDPAddress,
   type UnixAddress,
+  UnixSocketAddress,
 } from './address.js';
 export {
   ConnectionClosedError,

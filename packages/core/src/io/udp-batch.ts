@@ -17,7 +17,7 @@ import type dgram from 'node:dgram';
 import { createRequire } from 'node:module';
 import { constants } from 'node:os';
 import type udpNative from '@sockserve/udp-native';
-import type { InetAddress } from '../address.js';
+import { type InetAddress, UDPAddress } from '../address.js';
 import { systemCallError } from '../errors.js';
 
 /** `@sockserve/udp-native` (an optional peer: its types only, at build time). */
@@ -111,11 +111,14 @@ export class DatagramBatch {
         for (let i = 0; i < count && this.#open; i++) {
           const portAndFamily = meta[2 * i + 1]!;
           const end = offset + meta[2 * i]!;
-          receive(data.subarray(offset, end), {
-            host: hosts[i]!,
-            port: portAndFamily & PORT_MASK,
-            family: portAndFamily & FAMILY_IPV6 ? 'IPv6' : 'IPv4',
-          });
+          receive(
+            data.subarray(offset, end),
+            new UDPAddress(
+              hosts[i]!,
+              portAndFamily & PORT_MASK,
+              portAndFamily & FAMILY_IPV6 ? 'IPv6' : 'IPv4',
+            ),
+          );
           offset = end;
         }
       },

@@ -2,6 +2,7 @@ import { sendError } from '../errors.js';
 import type { RequestHandlerClass } from '../handlers/base-request-handler.js';
 import { optional, validateInteger } from '../validators.js';
 import { BaseServer, type BaseServerOptions, type SocketType } from './base-server.js';
+import { reportSocketError } from './socket-error.js';
 
 /** Sends datagrams from the server's socket (in a forking server's child, relayed through the parent). */
 export interface DatagramSocket<Address> {
@@ -64,9 +65,16 @@ export abstract class DatagramServer<Address> extends BaseServer<DatagramRequest
     this.sendTo(data, address).catch((error: unknown) => this.sendFailed(error, address));
   }
 
-  /** Reports a send made with `send()` that failed, as a `socket-error` naming the address. */
+  /**
+   * Reports a send made with `send()` that failed, as a `socket-error` naming the address (with no
+   * listener, on stderr: see `reportSocketError`).
+   */
   protected sendFailed(error: unknown, address: Address): void {
-    this.emit('socket-error', sendError(error, this.describeClient(address)));
+    reportSocketError(
+      this,
+      this.describeClient(this.serverAddress),
+      sendError(error, this.describeClient(address)),
+    );
   }
 
   /** Called by the socket for each datagram. */

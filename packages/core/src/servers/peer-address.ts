@@ -1,16 +1,33 @@
 import type net from 'node:net';
 import { inspect } from 'node:util';
-import { familyOf, type InetAddress } from '../address.js';
+import { familyOf, type InetAddress, TCPAddress } from '../address.js';
 
-/** The TCP address of a socket's peer (or of Node's `drop` data), read at once. */
-export function inetAddressOf(socket: net.Socket | net.DropArgument | undefined): InetAddress {
+/**
+ * The TCP address of a socket's peer (or of Node's `drop` data), read at once. A connection already
+ * reset has none: host `''`, port 0 (its `toString()` then says so instead of printing `tcp://:0`).
+ */
+export function inetAddressOf(socket: net.Socket | net.DropArgument | undefined): TCPAddress {
   const host = socket?.remoteAddress ?? '';
   const family = socket?.remoteFamily;
-  return {
+  return new UnknownAwareTCPAddress(
     host,
-    port: socket?.remotePort ?? 0,
-    family: family === 'IPv4' || family === 'IPv6' ? family : familyOf(host),
-  };
+    socket?.remotePort ?? 0,
+    family === 'IPv4' || family === 'IPv6' ? family : familyOf(host),
+  );
+}
+
+/** What an address that could not be read (the connection closed first) prints. */
+export const UNKNOWN_PEER: string = 'tcp://(unknown: closed before its address was read)';
+
+/** True for the address of a connection that closed before its address was read (host `''`, port 0). */
+export function isUnknownPeer(address: InetAddress): boolean {
+  return address.host === '' && address.port === 0;
+}
+
+class UnknownAwareTCPAddress extends TCPAddress {
+  override toString(): string {
+    return isUnknownPeer(this) ? UNKNOWN_PEER : super.toString();
+  }
 }
 
 /**
@@ -47,7 +64,12 @@ export class PeerAddress implements InetAddress {
     return { ...this.#read() };
   }
 
-  #read(): InetAddress {
+  /** `tcp://127.0.0.1:40312`, as `formatAddress()` prints it (`${this.clientAddress}` in a handler). */
+  toString(): string {
+    return this.#read().toString();
+  }
+
+  #read(): TCPAddress {
     if (this.#address === undefined) {
       this.#address = inetAddressOf(this.#socket);
       this.#socket = undefined;

@@ -4,6 +4,8 @@ import type { RequestHandlerClass } from '../handlers/base-request-handler.js';
 import { readInPlace, receiveBufferSizeOf } from '../io/in-place-reads.js';
 import { optional, validateInteger } from '../validators.js';
 import { BaseServer, type BaseServerOptions, type SocketType } from './base-server.js';
+import { watchDescriptors } from './descriptor-watch.js';
+import { reportSocketError } from './socket-error.js';
 import { fdOf } from './socket-fd.js';
 
 export interface StreamServerOptions extends BaseServerOptions {
@@ -36,6 +38,8 @@ export abstract class StreamServer<Address, ClientAddress> extends BaseServer<
   protected pauseOnConnect = false;
   /** The handler class's `receiveBufferSize`: accepted sockets read in place (see StreamRequestHandler). */
   readonly #receiveBufferSize: number | undefined;
+  /** Stops the descriptor checks (see descriptor-watch.ts). */
+  #unwatch: (() => void) | undefined;
 
   constructor(
     serverAddress: Address,
@@ -106,11 +110,19 @@ export abstract class StreamServer<Address, ClientAddress> extends BaseServer<
     server.on('drop', (data) => this.emit('request-refused', 'max-connections', this.clientAddressOf(data)));
     await listenOn(server, this.listenOptions(), this.describeAddress());
     // From now on an error (EMFILE on accept, say) is reported, never thrown at the process.
-    server.on('error', (error) => this.emit('socket-error', error));
+    server.on('error', (error) => reportSocketError(this, this.describeAddress(), error));
+    // libuv hides EMFILE on accept (it closes such connections itself): check for it (descriptor-watch.ts).
+    this.#unwatch = watchDescriptors(
+      () => this.describeAddress(),
+      () => this.activeRequestCount,
+      (error) => reportSocketError(this, this.describeAddress(), error),
+    );
     this.socket = server;
   }
 
   protected override closeSocket(): Promise<void> {
+    this.#unwatch?.();
+    this.#unwatch = undefined;
     this.socket?.close();
     return Promise.resolve();
   }

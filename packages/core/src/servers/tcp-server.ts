@@ -1,11 +1,11 @@
 import net from 'node:net';
-import { familyOf, formatAddress, type InetAddress, type InetBindAddress } from '../address.js';
+import { familyOf, formatAddress, type InetAddress, type InetBindAddress, TCPAddress } from '../address.js';
 import { ErrorCodes, SockserveError } from '../errors.js';
 import type { RequestHandlerClass } from '../handlers/base-request-handler.js';
 import { assertReusePort } from '../node-features.js';
 import { optional, validateBoolean, validatePort, validateSeconds, validateString } from '../validators.js';
 import type { AddressFamily } from './base-server.js';
-import { inetAddressOf, PeerAddress } from './peer-address.js';
+import { inetAddressOf, isUnknownPeer, PeerAddress, UNKNOWN_PEER } from './peer-address.js';
 import { isListeningDescriptor, type ListeningDescriptor, listeningFd } from './socket-fd.js';
 import { type ListenOptions, StreamServer, type StreamServerOptions } from './stream-server.js';
 
@@ -125,7 +125,7 @@ export class TCPServer extends StreamServer<InetAddress, InetAddress> {
   override async serverBind(): Promise<void> {
     await super.serverBind();
     const bound = this.socket!.address() as net.AddressInfo;
-    this.serverAddress = { host: bound.address, port: bound.port, family: familyOf(bound.address) };
+    this.serverAddress = new TCPAddress(bound.address, bound.port);
   }
 
   /**
@@ -146,6 +146,6 @@ export class TCPServer extends StreamServer<InetAddress, InetAddress> {
   }
 
   protected override describeClient(clientAddress: InetAddress): string {
-    return formatAddress(clientAddress, 'tcp');
+    return isUnknownPeer(clientAddress) ? UNKNOWN_PEER : formatAddress(clientAddress, 'tcp');
   }
 }

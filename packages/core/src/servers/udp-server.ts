@@ -1,7 +1,7 @@
 import dgram from 'node:dgram';
 import dns from 'node:dns';
 import { isIP } from 'node:net';
-import { formatAddress, type InetAddress, type InetBindAddress } from '../address.js';
+import { formatAddress, type InetAddress, type InetBindAddress, UDPAddress } from '../address.js';
 import { bindError } from '../errors.js';
 import type { RequestHandlerClass } from '../handlers/base-request-handler.js';
 import { type DatagramBatch, Outbox, openBatch } from '../io/udp-batch.js';
@@ -10,6 +10,7 @@ import { optional, validateBoolean, validateInteger } from '../validators.js';
 import type { AddressFamily } from './base-server.js';
 import { type DatagramRequest, DatagramServer, type DatagramServerOptions } from './datagram-server.js';
 import { fdOf, isListeningDescriptor, type ListeningDescriptor, listeningFd } from './socket-fd.js';
+import { reportSocketError } from './socket-error.js';
 import { inetBindAddress } from './tcp-server.js';
 
 export interface UDPServerOptions extends DatagramServerOptions {
@@ -153,21 +154,18 @@ export class UDPServer extends DatagramServer<InetAddress> {
       });
     });
     // After binding, errors of single sends come through their callbacks; others are reported.
-    const reportError = (error: Error): boolean => this.emit('socket-error', error);
+    const reportError = (error: Error): void =>
+      reportSocketError(this, formatAddress(this.serverAddress, 'udp'), error);
     socket.on('error', reportError);
     const receive = (packet: Buffer, clientAddress: InetAddress): void => this.receive(packet, clientAddress);
     this.#batch = this.nativeBatching ? openBatch(socket, this.maxPacketSize, receive, reportError) : null;
     if (this.#batch === null) {
       socket.on('message', (packet, remote) => {
-        receive(packet, {
-          host: remote.address,
-          port: remote.port,
-          family: remote.family as 'IPv4' | 'IPv6',
-        });
+        receive(packet, new UDPAddress(remote.address, remote.port, remote.family as 'IPv4' | 'IPv6'));
       });
     }
     const local = socket.address();
-    this.serverAddress = { host: local.address, port: local.port, family: local.family as 'IPv4' | 'IPv6' };
+    this.serverAddress = new UDPAddress(local.address, local.port, local.family as 'IPv4' | 'IPv6');
     this.socket = socket;
   }
 

@@ -1,5 +1,5 @@
 import { chmod, unlink } from 'node:fs/promises';
-import { formatAddress, type UnixAddress } from '../address.js';
+import { formatAddress, type UnixAddress, UnixSocketAddress } from '../address.js';
 import { ErrorCodes, SockserveError } from '../errors.js';
 import type { RequestHandlerClass } from '../handlers/base-request-handler.js';
 import { optional, validateInteger, validateString } from '../validators.js';
@@ -30,7 +30,7 @@ export class UnixDatagramServer extends DatagramServer<UnixAddress> {
   ) {
     if (validateString(path, 'path') === '') throw new TypeError('the Unix socket path must not be empty');
     loadUnixDgram();
-    super({ path }, RequestHandlerClass, options);
+    super(new UnixSocketAddress(path), RequestHandlerClass, options);
     this.mode = optional(options.mode, undefined, (v, n) => validateInteger(v, n, 0, 0o7777), 'mode');
   }
 
@@ -42,7 +42,7 @@ export class UnixDatagramServer extends DatagramServer<UnixAddress> {
   override async serverBind(): Promise<void> {
     const { path } = this.serverAddress;
     const socket = await bindUnixPath(path, () => UnixDatagramSocket.bind(path), isDatagramSocketLive);
-    socket.onMessage((packet, senderPath) => this.receive(packet, { path: senderPath }));
+    socket.onMessage((packet, senderPath) => this.receive(packet, new UnixSocketAddress(senderPath)));
     this.socket = socket;
     if (this.mode !== undefined) await chmod(path, this.mode);
   }

@@ -1,6 +1,6 @@
 import { chmod } from 'node:fs/promises';
 import net from 'node:net';
-import { formatAddress, type UnixAddress } from '../address.js';
+import { formatAddress, type UnixAddress, UnixSocketAddress } from '../address.js';
 import type { RequestHandlerClass } from '../handlers/base-request-handler.js';
 import { optional, validateInteger, validateString } from '../validators.js';
 import type { AddressFamily } from './base-server.js';
@@ -13,7 +13,7 @@ export interface UnixStreamServerOptions extends StreamServerOptions {
   mode?: number;
 }
 
-const UNNAMED_PEER: UnixAddress = Object.freeze({ path: '' });
+const UNNAMED_PEER: UnixAddress = Object.freeze(new UnixSocketAddress(''));
 
 /** True when something accepts stream connections at `path` (any answer but "refused" counts as live). */
 export function isStreamSocketLive(path: string): Promise<boolean> {
@@ -58,7 +58,7 @@ export class UnixStreamServer extends StreamServer<UnixAddress, UnixAddress> {
     if (fd === undefined && validateString(path, 'path') === '') {
       throw new TypeError('the Unix socket path must not be empty');
     }
-    super({ path: fd === undefined ? (path as string) : '' }, RequestHandlerClass, options);
+    super(new UnixSocketAddress(fd === undefined ? (path as string) : ''), RequestHandlerClass, options);
     this.fd = fd;
     this.mode = optional(options.mode, undefined, (v, n) => validateInteger(v, n, 0, 0o7777), 'mode');
   }

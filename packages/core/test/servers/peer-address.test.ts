@@ -3,10 +3,12 @@
  * looks at it makes no getpeername() call; read at accept when request-end/request-error listeners
  * may need it after the connection closed.
  */
+import { fileURLToPath } from 'node:url';
 import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { type InetAddress, PeerAddress, StreamRequestHandler, ThreadingTCPServer } from '../../src/index.js';
-import { connect, deferred, readAll, serving } from '../helpers.js';
+import { connect, deferred, readAll, serving, withDeadline } from '../helpers.js';
+import { ServerProcess } from './server-process.js';
 
 const LOOPBACK = { host: '127.0.0.1', port: 0 };
 
@@ -77,4 +79,37 @@ describe('PeerAddress', () => {
       expect(reported).toEqual({ host: '127.0.0.1', port: localPort, family: 'IPv4' });
     },
   );
+});
+
+describe('PeerAddress in strings', () => {
+  it('prints tcp://host:port, as formatAddress() does', async () => {
+    const { reported, localPort } = await addressOfOneClient((handler) => `${handler.clientAddress}`);
+    expect(reported).toBe(`tcp://127.0.0.1:${localPort}`);
+  });
+
+  it('says the address is unknown when the connection closed before it was read (not tcp://:0)', async () => {
+    const { reported } = await addressOfOneClient((handler) => {
+      handler.request.destroy();
+      return String(handler.clientAddress);
+    });
+    expect(reported).toBe('tcp://(unknown: closed before its address was read)');
+  });
+});
+
+describe('the default handleError names an unknown client honestly', () => {
+  it('says the address is unknown, not tcp://:0', async () => {
+    const fixture = fileURLToPath(new URL('../fixtures/tcp-reset-then-throw.mjs', import.meta.url));
+    await using server = new ServerProcess([fixture]);
+    const port = await server.port();
+    const socket = await connect({ host: '127.0.0.1', port, family: 'IPv4' });
+    await readAll(socket).catch(() => Buffer.alloc(0));
+    await withDeadline(
+      server.until(() => server.stderr.includes('handler failed')),
+      'the default report',
+    );
+    expect(server.stderr).toContain(
+      'Exception occurred during processing of request from tcp://(unknown: closed before its address was read)',
+    );
+    expect(server.stderr).not.toContain('tcp://:0');
+  });
 });

@@ -3,7 +3,7 @@ import net from 'node:net';
 import { availableParallelism } from 'node:os';
 import { resolve as resolvePath } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { InetAddress, InetBindAddress, UnixAddress } from '../../address.js';
+import { addressFromData, type InetAddress, type InetBindAddress, type UnixAddress } from '../../address.js';
 import { ErrorCodes, SockserveError } from '../../errors.js';
 import type { RequestHandlerClass } from '../../handlers/base-request-handler.js';
 import { readInPlace, receiveBufferSizeOf } from '../../io/in-place-reads.js';
@@ -193,12 +193,12 @@ export function ForkingMixIn<TBase extends ServerClass>(Base: TBase): TBase & Fo
           // Validated by the server's constructor, which ran in this child too.
           const size = receiveBufferSizeOf(this.RequestHandlerClass);
           if (typeof size === 'number') readInPlace(socket, size);
-          void this.dispatchRequest(socket, clientAddress, true);
+          void this.dispatchRequest(socket, addressFromData(clientAddress), true);
         },
         datagram: (packet, id, clientAddress) => {
           const request: DatagramRequest<unknown> = { packet, socket: relay };
           this.#ids.set(request, id);
-          void this.dispatchRequest(request, clientAddress, true);
+          void this.dispatchRequest(request, addressFromData(clientAddress, true), true);
         },
         stop: () => this.#stopChild(),
       });
