@@ -298,7 +298,7 @@ export function ForkingMixIn<TBase extends ServerClass>(Base: TBase): TBase & Fo
           spareChildren: this.spareChildren,
           maxRequestsPerChild: this.maxRequestsPerChild,
           queueSize: this.requestQueueSize,
-          maxStarting: Math.max(2, availableParallelism()),
+          maxStarting: Math.max(4, 2 * availableParallelism()),
         },
         {
           spawn: () => this.#spawn(),
