@@ -372,7 +372,8 @@ export class ChildPool {
     child.jobs.delete(job.id);
     this.#holder.delete(job.request);
     this.#host.jobEnded(job);
-    if (child.jobs.size === 0 && child.retiring) this.#retire(child);
+    // A pool child asked to stop stops now; a perRequest child stops by itself after its request.
+    if (child.jobs.size === 0 && child.retiring && !this.#options.perRequest) this.#retire(child);
   }
 
   // ---- what children report ------------------------------------------------------------------
@@ -420,6 +421,8 @@ export class ChildPool {
           );
           this.#finish(child, job);
         }
+        // A perRequest child that never got its request has nothing to do: it is stopped.
+        if (this.#options.perRequest && child.jobs.size === 0) this.#retire(child);
         this.#flush();
         break;
       case 'send':
