@@ -40,7 +40,10 @@ export interface ForkingOptions {
   workers?: number;
   /** A fresh child process for each request, as Python's ForkingMixIn. Default false (pool mode). */
   perRequest?: boolean;
-  /** perRequest mode: children alive at once; further requests wait in order. Default 40. */
+  /**
+   * perRequest mode: children alive at once; further requests wait in order, at most
+   * `requestQueueSize` of them (more are refused as `'queue-full'`). Default 40.
+   */
   maxChildren?: number;
   /** perRequest mode: children started ahead of requests to hide their start-up time. Default 2. */
   spareChildren?: number;
