@@ -113,6 +113,7 @@ const LOCAL_FIELDS = new Set([
   'serverAddress',
   'pauseOnConnect',
   'replySocket',
+  'handlerModule',
 ]);
 
 /** Prototypes whose instances come out of a structured clone as they went in. */
