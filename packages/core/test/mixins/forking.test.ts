@@ -393,3 +393,280 @@ describe('entry-module re-execution', () => {
     }
   });
 });
+
+/** Runs a fixture script as its own process; its stdout lines, and the port it printed first. */
+async function runScript(name: string, env: NodeJS.ProcessEnv = {}) {
+  const script = spawn(process.execPath, [fixture(name)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, ...env },
+  });
+  const lines = createInterface({ input: script.stdout! })[Symbol.asyncIterator]();
+  const first = await lines.next();
+  const port = Number(/^listening (\d+)$/.exec(String(first.value))?.[1]);
+  return {
+    script,
+    address: { host: '127.0.0.1', port, family: 'IPv4' as const },
+    /** The next lines, until (and with) the first that matches `last`. */
+    async linesUntil(last: RegExp): Promise<string[]> {
+      const seen: string[] = [];
+      for (;;) {
+        const next = await lines.next();
+        if (next.done) return seen;
+        seen.push(next.value);
+        if (last.test(next.value)) return seen;
+      }
+    },
+  };
+}
+
+describe('collectChildren()', () => {
+  it('blocking: waits for a per-request child to finish its request and exit', async () => {
+    await using server = await serving(
+      new ForkingTCPServer(LOOPBACK, UnusedHandler, { perRequest: true, handlerModule: streamModule }),
+    );
+    const client = await lineClient(server.serverAddress);
+    const pid = Number(await client.ask('pid'));
+    let collected = false;
+    const collecting = server.collectChildren({ blocking: true }).then(() => (collected = true));
+    // The child still serves its client, so it has not been collected.
+    expect(await client.ask('still here')).toBe('still here');
+    expect(collected).toBe(false);
+    client.socket.end();
+    await collecting;
+    expect(server.childPids).not.toContain(pid);
+    expect(processState(pid)).toBe('gone');
+  });
+
+  it('not blocking: a child that has exited is accounted for (gone from childPids, child-exit emitted)', async () => {
+    await using server = await serving(
+      new ForkingTCPServer(LOOPBACK, UnusedHandler, { workers: 2, handlerModule: streamModule }),
+    );
+    const exits: ChildExit[] = [];
+    server.on('child-exit', (exit) => exits.push(exit));
+    await until(() => server.childPids.length === 2);
+    const [pid] = server.childPids;
+    process.kill(pid!, 'SIGKILL');
+    await until(() => processState(pid!) === 'gone');
+    await server.collectChildren();
+    expect(server.childPids).not.toContain(pid);
+    expect(exits.map((exit) => exit.pid)).toEqual([pid]);
+  });
+});
+
+describe("children see the server's data fields", () => {
+  const fieldsModule = { module: HANDLERS, exportName: 'FieldsHandler' };
+  type Fields = { secret: string | null; settings: [string, number][] | null; helper: string };
+  const ask = async (address: Parameters<typeof streamRoundTrip>[0]): Promise<Fields> =>
+    JSON.parse(String(await streamRoundTrip(address, Buffer.from('fields?\n'))));
+
+  it('pool: as they were when the child started', async () => {
+    const server = new ForkingTCPServer(LOOPBACK, UnusedHandler, { workers: 1, handlerModule: fieldsModule });
+    const fields = server as unknown as Record<string, unknown>;
+    fields.secret = 'x';
+    fields.settings = new Map([['limit', 3]]);
+    fields.helper = new (class Helper {})(); // a class instance is not data: not copied
+    await using _ = await serving(server);
+    expect(await ask(server.serverAddress)).toEqual({
+      secret: 'x',
+      settings: [['limit', 3]],
+      helper: 'absent',
+    });
+    fields.secret = 'changed later';
+    expect((await ask(server.serverAddress)).secret).toBe('x');
+  });
+
+  it('perRequest: as they were when the request was handed over', async () => {
+    const server = new ForkingTCPServer(LOOPBACK, UnusedHandler, {
+      perRequest: true,
+      handlerModule: fieldsModule,
+    });
+    await using _ = await serving(server);
+    const fields = server as unknown as Record<string, unknown>;
+    fields.secret = 'first';
+    expect((await ask(server.serverAddress)).secret).toBe('first');
+    fields.secret = 'second';
+    expect((await ask(server.serverAddress)).secret).toBe('second');
+  });
+});
+
+describe('blockOnClose: false', () => {
+  it('serverClose() returns at once and a busy child still completes its reply', async () => {
+    const server = new ForkingTCPServer(LOOPBACK, UnusedHandler, {
+      workers: 1,
+      blockOnClose: false,
+      handlerModule: streamModule,
+    });
+    await server.listen();
+    const loop = server.serveForever();
+    const exits: ChildExit[] = [];
+    server.on('child-exit', (exit) => exits.push(exit));
+    // The handler waits for the parent's answer; the parent answers only after serverClose() returned.
+    server.on('child-message', async (pid) => {
+      await server.shutdown();
+      await server.serverClose();
+      server.sendToChild(pid, { answer: 'answered after serverClose' });
+    });
+    const client = await lineClient(server.serverAddress);
+    expect(await client.ask('ipc')).toBe('answered after serverClose');
+    client.socket.end();
+    await loop;
+    await until(() => exits.length === 1);
+    expect(exits[0]).toMatchObject({ expected: true, lostRequests: 0 });
+    expect(childProcessesOf(process.pid)).toEqual([]);
+  });
+});
+
+describe('handleError, as in CPython, runs in the child that ran the handler', () => {
+  it('an override without super: runs once, in the child, and the parent hears nothing', async () => {
+    const { script, address, linesUntil } = await runScript('forking-handle-error.mjs');
+    try {
+      const reply = String(await streamRoundTrip(address, Buffer.from('go\n')));
+      const [, pid] = /^handleError in (\d+): handler failed on purpose\n$/.exec(reply) ?? [];
+      expect(Number(pid)).not.toBe(script.pid);
+      expect(await linesUntil(/^request-end$/)).toEqual(['request-end']);
+    } finally {
+      script.kill('SIGKILL');
+    }
+  });
+
+  it('an override calling super: runs once, in the child; the parent emits request-error once', async () => {
+    const { script, address, linesUntil } = await runScript('forking-handle-error.mjs', {
+      HANDLE_ERROR: 'super',
+    });
+    try {
+      const reply = String(await streamRoundTrip(address, Buffer.from('go\n')));
+      expect(reply).toMatch(/^handleError in \d+: handler failed on purpose\n$/);
+      expect(await linesUntil(/^request-end$/)).toEqual([
+        'request-error handler failed on purpose',
+        'request-end',
+      ]);
+    } finally {
+      script.kill('SIGKILL');
+    }
+  });
+});
+
+describe('a child that cannot take a connection (EMFILE in the child)', () => {
+  it('reports it: the parent releases the slot and closes the connection, and serves on', async () => {
+    const server = new ForkingTCPServer(LOOPBACK, UnusedHandler, {
+      workers: 1,
+      handlerModule: { module: fixture('forking-low-fd.mjs') },
+    });
+    const errors: Error[] = [];
+    server.on('request-error', (error) => errors.push(error as Error));
+    await using _ = await serving(server);
+    await until(() => server.childPids.length === 1);
+    // 150 clients at once against a child limited to 64 descriptors: each gets its echo or is closed.
+    const outcomes = await Promise.all(
+      Array.from({ length: 150 }, async () => {
+        const socket = await connect(server.serverAddress);
+        socket.on('error', () => {});
+        socket.write('held\n');
+        const reply = await new Promise<string>((resolve) => {
+          socket.once('data', (chunk) => resolve(String(chunk)));
+          socket.once('close', () => resolve(''));
+        });
+        return { socket, served: reply === 'held\n' };
+      }),
+    );
+    const served = outcomes.filter((outcome) => outcome.served);
+    const closed = outcomes.length - served.length;
+    expect(closed).toBeGreaterThan(0);
+    expect(served.length).toBeGreaterThan(0);
+    await until(() => server.activeRequestCount === served.length, 20_000);
+    expect(errors).toHaveLength(closed);
+    expect(errors[0]).toMatchObject({ code: ErrorCodes.CHILD_FAILED });
+    expect(errors[0]!.message).toContain('never received the connection');
+    for (const { socket } of outcomes) socket.destroy();
+    await until(() => server.activeRequestCount === 0);
+    expect(String(await streamRoundTrip(server.serverAddress, Buffer.from('next\n')))).toBe('next\n');
+  }, 60_000);
+});
+
+describe('perRequest: the wait for a child', () => {
+  it('connect-and-leave clients cost no child', async () => {
+    const server = new ForkingTCPServer(LOOPBACK, UnusedHandler, {
+      perRequest: true,
+      maxChildren: 4,
+      spareChildren: 1,
+      handlerModule: streamModule,
+    });
+    let spawned = 0;
+    let ended = 0;
+    server.on('child-spawn', () => (spawned += 1));
+    server.on('request-end', () => (ended += 1));
+    await using _ = await serving(server);
+    await until(() => spawned === 1);
+    await Promise.all(
+      Array.from({ length: 60 }, async () => {
+        const socket = await connect(server.serverAddress);
+        socket.on('error', () => {});
+        socket.destroy();
+      }),
+    );
+    await until(() => ended === 60, 60_000);
+    expect(String(await streamRoundTrip(server.serverAddress, Buffer.from('real\n')))).toBe('real\n');
+    // Before: one child for each of the 60 (plus the spares). Now only those a ready spare took.
+    expect(spawned).toBeLessThan(30);
+  }, 90_000);
+
+  it('requestQueueSize bounds the requests waiting for a child: the rest are refused', async () => {
+    const server = new ForkingTCPServer(LOOPBACK, UnusedHandler, {
+      perRequest: true,
+      maxChildren: 1,
+      spareChildren: 0,
+      requestQueueSize: 3,
+      handlerModule: streamModule,
+    });
+    const refused: string[] = [];
+    server.on('request-refused', (reason) => refused.push(reason));
+    await using _ = await serving(server);
+    const holder = await lineClient(server.serverAddress);
+    expect(await holder.ask('hold')).toBe('hold');
+    const waiting = await Promise.all(Array.from({ length: 6 }, () => lineClient(server.serverAddress)));
+    await until(() => refused.length === 3);
+    expect(refused).toEqual(['queue-full', 'queue-full', 'queue-full']);
+    holder.socket.destroy();
+    // The three that waited are served in turn.
+    let answered = 0;
+    for (const client of waiting) {
+      if (client.socket.destroyed || client.socket.readableEnded) continue;
+      if ((await client.ask('turn')) === 'turn') answered += 1;
+      client.socket.destroy();
+    }
+    expect(answered).toBe(3);
+  }, 60_000);
+
+  it('a normal child exit after its last report is never counted as losing a request', async () => {
+    const server = new ForkingTCPServer(LOOPBACK, UnusedHandler, {
+      perRequest: true,
+      handlerModule: streamModule,
+    });
+    const exits: ChildExit[] = [];
+    const errors: unknown[] = [];
+    server.on('child-exit', (exit) => exits.push(exit));
+    server.on('request-error', (error) => errors.push(error));
+    // Each child sends a large message just before its reply; the parent's event loop is then held
+    // for a moment, so that the child's last report and its exit are both pending when it resumes.
+    server.on('child-message', () => {
+      const resume = Date.now() + 300;
+      while (Date.now() < resume);
+    });
+    await using _ = await serving(server);
+    const clients = 20;
+    for (let batch = 0; batch < clients / 10; batch++) {
+      await Promise.all(
+        Array.from({ length: 10 }, async () => {
+          // A half-closing client.
+          const socket = await connect(server.serverAddress);
+          const reply = readAll(socket);
+          socket.end('flood\n');
+          expect(String(await reply)).toBe('flood\n');
+        }),
+      );
+    }
+    await until(() => exits.length === clients, 60_000);
+    expect(exits.filter((exit) => exit.lostRequests > 0 || !exit.expected)).toEqual([]);
+    expect(errors).toEqual([]);
+  }, 120_000);
+});

@@ -6,8 +6,13 @@
 import type { ChildProcess } from 'node:child_process';
 import { ErrorCodes, SockserveError } from '../../errors.js';
 import type { ChildExit } from '../../events.js';
-import { RequestQueue } from '../../servers/request-queue.js';
-import { type ChildMessage, type ErrorInfo, errorFrom, isProtocolMessage } from './protocol.js';
+import {
+  type ChildMessage,
+  type ErrorInfo,
+  errorFrom,
+  isProtocolMessage,
+  type ServerFields,
+} from './protocol.js';
 
 export interface PoolOptions {
   /** Pool mode: children kept running. */
@@ -20,6 +25,10 @@ export interface PoolOptions {
   spareChildren: number;
   /** Pool mode: requests a child serves before it is replaced (Infinity: never). */
   maxRequestsPerChild: number;
+  /** Requests waiting for a child before more are refused (the server's `requestQueueSize`). */
+  queueSize: number;
+  /** perRequest mode: children starting at once (more would only share the same CPUs). */
+  maxStarting: number;
 }
 
 /** One request on its way to, or inside, a child. */
@@ -27,14 +36,27 @@ export interface Job {
   id: number;
   request: unknown;
   clientAddress: unknown;
+  /** Its number among the requests sent to its child (set when it is delivered). */
+  seq?: number;
 }
 
 /** What the pool needs from the server that owns it. */
 export interface PoolHost {
   spawn(): ChildProcess;
-  /** Sends the job to the child (with the socket handle for stream requests). */
-  deliver(child: ChildProcess, job: Job): void;
-  /** A handler in a child threw, or the child died while holding the job. */
+  /**
+   * Sends the job to the child (with the socket handle for stream requests); `fields` (perRequest
+   * mode) is the server's data to apply first.
+   */
+  deliver(child: ChildProcess, job: Job, fields: ServerFields | undefined): void;
+  /** The server's data fields now, as a child should see them. */
+  fields(): ServerFields;
+  /** The job starts waiting for a child: call `gone()` if its client leaves meanwhile. */
+  waitStarted(job: Job, gone: () => void): void;
+  /** The job stops waiting (it is delivered, or dropped). */
+  waitEnded(job: Job): void;
+  /** A child's server reported a handler's error (its handleError passed it on). */
+  jobReported(job: Job, error: Error): void;
+  /** The child died while holding the job, or never received it. */
   jobFailed(job: Job, error: Error): void;
   /** The job is over (done, or lost with its child): the server forgets it. */
   jobEnded(job: Job): void;
@@ -57,9 +79,16 @@ interface Child {
   /** SIGKILLed by the pool. */
   killed: boolean;
   served: number;
+  /** The `seq` of the last job sent to it. */
+  sent: number;
   jobs: Map<number, Job>;
   fatal: ErrorInfo | undefined;
+  /** Its process has exited (its last reports may still be on their way). */
+  dead: boolean;
+  /** Resolves once it has exited and every report it sent has been read. */
   exited: Promise<void>;
+  /** Kills it if it has not exited after the grace period it was given to stop. */
+  graceTimer: NodeJS.Timeout | undefined;
 }
 
 /** Seconds a child may take to exit after being asked to stop, before it is killed. */
@@ -75,11 +104,24 @@ export class ChildPool {
   readonly #options: PoolOptions;
   readonly #host: PoolHost;
   readonly #children = new Set<Child>();
-  readonly #waiting = new RequestQueue<Job>(Number.POSITIVE_INFINITY);
+  /** Jobs waiting for a child, in arrival order (a Set: a job whose client leaves is removed at once). */
+  readonly #waiting = new Set<Job>();
   readonly #holder = new Map<unknown, Child>();
   #startFailures = 0;
   #respawnTimer: NodeJS.Timeout | undefined;
   #closing = false;
+  /**
+   * Node drops a message whose handle the child could not take (after three tries) with only a
+   * process warning: then every child is asked which requests it never received.
+   */
+  readonly #onWarning = (warning: Error): void => {
+    if (warning.name !== 'SentHandleNotReceivedWarning') return;
+    for (const child of this.#children) {
+      if (child.sent > 0 && child.process.connected) {
+        child.process.send({ sockserve: 'sync', seq: child.sent }, undefined, {}, ignoreError);
+      }
+    }
+  };
 
   constructor(options: PoolOptions, host: PoolHost) {
     this.#options = options;
@@ -109,18 +151,30 @@ export class ChildPool {
 
   /** Starts the pool's children (or the spares) ahead of the first request. */
   start(): void {
+    process.on('warning', this.#onWarning);
     this.#grow();
   }
 
-  /** Hands the job to a child now, or queues it until one is free. */
-  submit(job: Job): void {
-    const child = this.#pick();
-    if (child === undefined) {
-      this.#waiting.push(job);
-      this.#grow();
-    } else {
+  /** False when `queueSize` jobs already wait for a child: refuse the next one. */
+  accepts(): boolean {
+    return this.#waiting.size < this.#options.queueSize;
+  }
+
+  /**
+   * Hands the job to a child now, or queues it until one is free. False when `queueSize` jobs are
+   * already waiting: the job is not taken.
+   */
+  submit(job: Job): boolean {
+    const child = this.#waiting.size === 0 ? this.#pick() : undefined;
+    if (child !== undefined) {
       this.#deliver(child, job);
+      return true;
     }
+    if (this.#waiting.size >= this.#options.queueSize) return false;
+    this.#waiting.add(job);
+    this.#host.waitStarted(job, () => this.#drop(job));
+    this.#grow();
+    return true;
   }
 
   /** Ends a job at once: SIGKILLs the child holding it, or drops it if no child has it yet. */
@@ -130,31 +184,38 @@ export class ChildPool {
       this.#kill(child);
       return;
     }
-    const rest = this.#waiting.drain();
-    for (const job of rest) {
-      if (job.request === request) this.#host.jobEnded(job);
-      else this.#waiting.push(job);
+    for (const job of this.#waiting) {
+      if (job.request === request) this.#drop(job);
     }
   }
 
   /**
-   * Stops every child: gracefully (each finishes its jobs, then exits), SIGKILLing what is left after
-   * the grace period; with `kill`, at once. Resolves when no child process remains.
+   * As socketserver's `collect_children()`: resolves once every child that has exited is accounted
+   * for (its requests closed, `child-exit` emitted). With `blocking`, also waits for the children
+   * that are on their way out (a perRequest child with its request, a pool child being replaced or
+   * stopped) to exit. Children that stay in the pool are not waited for.
    */
-  async close(kill: boolean): Promise<void> {
+  async collect(blocking: boolean): Promise<void> {
+    const leaving = [...this.#children].filter((child) => child.dead || (blocking && child.retiring));
+    await Promise.all(leaving.map((child) => child.exited));
+  }
+
+  /**
+   * Stops every child: each finishes the jobs it holds, then exits; a child that holds no job and
+   * has not exited after the grace period is SIGKILLed. The jobs still waiting are dropped. Resolves
+   * when no child process remains.
+   */
+  async close(): Promise<void> {
     this.#closing = true;
+    process.off('warning', this.#onWarning);
     clearTimeout(this.#respawnTimer);
-    for (const job of this.#waiting.drain()) this.#host.jobEnded(job);
-    const children = [...this.#children];
-    for (const child of children) {
-      if (kill) this.#kill(child);
-      else this.#retire(child);
+    for (const job of this.#drain()) {
+      this.#host.waitEnded(job);
+      this.#host.jobEnded(job);
     }
-    const grace = setTimeout(() => {
-      for (const child of this.#children) this.#kill(child);
-    }, STOP_GRACE_MS);
+    const children = [...this.#children];
+    for (const child of children) this.#retire(child);
     await Promise.all(children.map((child) => child.exited));
-    clearTimeout(grace);
   }
 
   // ---- choosing and starting children --------------------------------------------------------
@@ -179,15 +240,54 @@ export class ChildPool {
     return best;
   }
 
+  /**
+   * Starts the children that are missing: the pool's `workers`; in perRequest mode, one for each
+   * waiting job plus `spareChildren` warm ones, at most `maxChildren` alive and `maxStarting` starting.
+   */
   #grow(): void {
     if (this.#closing || this.#respawnTimer !== undefined) return;
-    const { perRequest, workers, maxChildren, spareChildren } = this.#options;
+    const { perRequest, workers, maxChildren, spareChildren, maxStarting } = this.#options;
     let available = 0;
-    for (const child of this.#children) if (!child.retiring) available += 1;
-    const wanted = perRequest ? this.#waiting.length + spareChildren : workers;
-    const limit = perRequest ? maxChildren - this.#children.size : workers - available;
+    let starting = 0;
+    for (const child of this.#children) {
+      if (!child.retiring) available += 1;
+      if (!child.ready && !child.dead) starting += 1;
+    }
+    const wanted = perRequest ? this.#waiting.size + spareChildren : workers;
+    const limit = perRequest
+      ? Math.min(maxChildren - this.#children.size, maxStarting - starting)
+      : workers - available;
     const count = Math.min(wanted - available, limit);
     for (let i = 0; i < count; i++) this.#spawn();
+  }
+
+  /** perRequest mode: retires ready spares beyond what the waiting jobs and `spareChildren` need. */
+  #trim(): void {
+    if (!this.#options.perRequest || this.#closing) return;
+    let extra = -(this.#waiting.size + this.#options.spareChildren);
+    for (const child of this.#children) if (!child.retiring && !child.dead) extra += 1;
+    for (const child of this.#children) {
+      if (extra <= 0) break;
+      if (child.ready && !child.retiring && child.jobs.size === 0) {
+        this.#retire(child);
+        extra -= 1;
+      }
+    }
+  }
+
+  /** Empties the waiting list and returns what it held. */
+  #drain(): Job[] {
+    const jobs = [...this.#waiting];
+    this.#waiting.clear();
+    return jobs;
+  }
+
+  /** A waiting job whose client left: it costs no child. */
+  #drop(job: Job): void {
+    if (!this.#waiting.delete(job)) return;
+    this.#host.waitEnded(job);
+    this.#host.jobEnded(job);
+    this.#trim();
   }
 
   #spawn(): void {
@@ -201,9 +301,12 @@ export class ChildPool {
       retiring: false,
       killed: false,
       served: 0,
+      sent: 0,
       jobs: new Map(),
       fatal: undefined,
+      dead: false,
       exited: new Promise((resolve) => (exited = resolve)),
+      graceTimer: undefined,
     };
     this.#children.add(child);
     const readyTimer = setTimeout(() => this.#kill(child, false), READY_TIMEOUT_MS);
@@ -224,8 +327,15 @@ export class ChildPool {
       this.#onExit(child, null, null);
       exited();
     });
-    process.once('exit', (code, signal) => {
+    process.once('exit', () => {
+      child.dead = true;
       clearTimeout(readyTimer);
+    });
+    // 'close' comes after 'exit' once the IPC channel is closed too, so every report the child sent
+    // (its last 'done') has been read: a normal exit is never mistaken for one that lost requests.
+    process.once('close', (code, signal) => {
+      clearTimeout(readyTimer);
+      clearTimeout(child.graceTimer);
       this.#onExit(child, code, signal);
       exited();
     });
@@ -235,21 +345,35 @@ export class ChildPool {
   #deliver(child: Child, job: Job): void {
     child.jobs.set(job.id, job);
     child.served += 1;
+    child.sent += 1;
+    job.seq = child.sent;
     this.#holder.set(job.request, child);
     const { perRequest, maxRequestsPerChild } = this.#options;
     if (perRequest) child.retiring = true; // a oneShot child exits after this job
-    this.#host.deliver(child.process, job);
+    this.#host.deliver(child.process, job, perRequest ? this.#host.fields() : undefined);
     if (!perRequest && child.served >= maxRequestsPerChild) this.#retire(child);
     if (perRequest || child.retiring) this.#grow();
   }
 
   #flush(): void {
-    while (this.#waiting.length > 0) {
+    while (this.#waiting.size > 0) {
       const child = this.#pick();
       if (child === undefined) break;
-      this.#deliver(child, this.#waiting.shift()!);
+      const job = this.#waiting.values().next().value as Job;
+      this.#waiting.delete(job);
+      this.#host.waitEnded(job);
+      this.#deliver(child, job);
     }
-    if (this.#waiting.length > 0) this.#grow();
+    if (this.#waiting.size > 0) this.#grow();
+  }
+
+  /** The job is over in its child: the server forgets it. */
+  #finish(child: Child, job: Job): void {
+    child.jobs.delete(job.id);
+    this.#holder.delete(job.request);
+    this.#host.jobEnded(job);
+    // A pool child asked to stop stops now; a perRequest child stops by itself after its request.
+    if (child.jobs.size === 0 && child.retiring && !this.#options.perRequest) this.#retire(child);
   }
 
   // ---- what children report ------------------------------------------------------------------
@@ -260,22 +384,47 @@ export class ChildPool {
         if (child.ready) break;
         child.ready = true;
         this.#startFailures = 0;
+        // Pool mode: the server's data as it is now, before the child's first request.
+        if (!this.#options.perRequest && child.process.connected) {
+          child.process.send(
+            { sockserve: 'fields', fields: this.#host.fields() },
+            undefined,
+            {},
+            ignoreError,
+          );
+        }
         this.#flush();
+        this.#trim();
+        this.#grow();
         break;
       case 'error': {
         const job = child.jobs.get(message.id);
-        if (job !== undefined) this.#host.jobFailed(job, errorFrom(message.error));
+        if (job !== undefined) this.#host.jobReported(job, errorFrom(message.error));
         break;
       }
       case 'done': {
         const job = child.jobs.get(message.id);
         if (job === undefined) break;
-        child.jobs.delete(message.id);
-        this.#holder.delete(job.request);
-        this.#host.jobEnded(job);
+        this.#finish(child, job);
         this.#flush();
         break;
       }
+      case 'missed':
+        for (const job of child.jobs.values()) {
+          if (job.seq === undefined || job.seq < message.from || job.seq > message.to) continue;
+          this.#host.jobFailed(
+            job,
+            new SockserveError(
+              ErrorCodes.CHILD_FAILED,
+              `child process ${child.pid} never received the connection from ${this.#host.describeClient(job.clientAddress)}: its descriptor could not be passed (is the child out of file descriptors? EMFILE)`,
+            ),
+          );
+          this.#finish(child, job);
+        }
+        // A perRequest child that never got its request has nothing to do: it is stopped.
+        if (this.#options.perRequest && child.jobs.size === 0) this.#retire(child);
+        this.#flush();
+        break;
       case 'send':
         this.#host.relay(message.data, message.address);
         break;
@@ -317,7 +466,8 @@ export class ChildPool {
   #startFailed(): void {
     this.#startFailures += 1;
     if (this.#startFailures >= MAX_START_FAILURES) {
-      for (const job of this.#waiting.drain()) {
+      for (const job of this.#drain()) {
+        this.#host.waitEnded(job);
         this.#host.jobFailed(
           job,
           new SockserveError(
@@ -338,10 +488,18 @@ export class ChildPool {
 
   // ---- stopping ------------------------------------------------------------------------------
 
+  /**
+   * Asks the child to stop: it takes no more jobs, finishes those it holds, then exits. One that holds
+   * none and has not exited after the grace period is SIGKILLed; a running request is never cut off.
+   */
   #retire(child: Child): void {
     child.retiring = true;
+    if (child.jobs.size > 0 || child.graceTimer !== undefined || child.dead) return;
     if (child.process.connected)
       child.process.send({ sockserve: 'stop' }, (error) => error && this.#kill(child));
+    child.graceTimer = setTimeout(() => {
+      if (child.jobs.size === 0) this.#kill(child);
+    }, STOP_GRACE_MS);
   }
 
   /** SIGKILLs the child; `expected` says the pool meant it (a stuck start is not). */

@@ -3,6 +3,7 @@ import net from 'node:net';
 import { availableParallelism } from 'node:os';
 import { resolve as resolvePath } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { serialize } from 'node:v8';
 import { addressFromData, type InetAddress, type InetBindAddress, type UnixAddress } from '../../address.js';
 import { ErrorCodes, SockserveError } from '../../errors.js';
 import type { RequestHandlerClass } from '../../handlers/base-request-handler.js';
@@ -18,7 +19,14 @@ import { UnixStreamServer, type UnixStreamServerOptions } from '../../servers/un
 import { optional, validateBoolean, validateInteger } from '../../validators.js';
 import { ChildPool, type Job } from './child-pool.js';
 import { ParentLink } from './parent-link.js';
-import { CHILD_ENV, type ChildConfig, readChildConfig, type ServerKind } from './protocol.js';
+import {
+  CHILD_ENV,
+  type ChildConfig,
+  type ParentMessage,
+  readChildConfig,
+  type ServerFields,
+  type ServerKind,
+} from './protocol.js';
 
 export interface HandlerModule {
   /** Path (absolute, or relative to the working directory) or URL of an ES or CommonJS module. */
@@ -32,13 +40,19 @@ export interface ForkingOptions {
   workers?: number;
   /** A fresh child process for each request, as Python's ForkingMixIn. Default false (pool mode). */
   perRequest?: boolean;
-  /** perRequest mode: children alive at once; further requests wait in order. Default 40. */
+  /**
+   * perRequest mode: children alive at once; further requests wait in order, at most
+   * `requestQueueSize` of them (more are refused as `'queue-full'`). Default 40.
+   */
   maxChildren?: number;
   /** perRequest mode: children started ahead of requests to hide their start-up time. Default 2. */
   spareChildren?: number;
   /** Pool mode: requests a child serves before it is replaced, gracefully. Default: no limit. */
   maxRequestsPerChild?: number;
-  /** `serverClose()` waits for running requests (else their children are killed). Default true. */
+  /**
+   * `serverClose()` waits for running requests, then for the children to exit. With false it returns
+   * at once, and the children still finish the requests they hold, then exit. Default true.
+   */
   blockOnClose?: boolean;
   /** Children import this module's handler instead of re-running the entry script. */
   handlerModule?: HandlerModule;
@@ -63,6 +77,14 @@ export interface ForkingServer {
    * False when that child is gone.
    */
   sendToChild(pid: number, message: unknown): boolean;
+  /**
+   * As socketserver's `collect_children()`. Node.js reaps exited children by itself, so there are
+   * never zombies to collect: this resolves once every child that has exited is accounted for (its
+   * requests closed, `child-exit` emitted, gone from `childPids`). With `blocking: true`, it also
+   * waits for the children on their way out to exit: perRequest children running their request,
+   * pool children being replaced or stopped. Children that stay in the pool are not waited for.
+   */
+  collectChildren(options?: { blocking?: boolean }): Promise<void>;
 }
 
 type ServerClass = abstract new (...args: any[]) => BaseServer<any, any, any>;
@@ -78,6 +100,57 @@ const CHILD_ENTRY = new URL('./entries/fork-child.js', import.meta.url);
 
 /** Forking servers constructed in this process, in order: a child serves the one with its index. */
 let constructed = 0;
+
+/** Bytes the parent reads, at most, from a connection waiting for a child (to see if its client left). */
+const PREREAD_LIMIT = 64 * 1024;
+
+/** The server's own fields that belong to the process it runs in, never copied to a child. */
+const LOCAL_FIELDS = new Set([
+  '_events',
+  '_eventsCount',
+  'RequestHandlerClass',
+  'socket',
+  'serverAddress',
+  'pauseOnConnect',
+  'replySocket',
+  'handlerModule',
+]);
+
+/** Prototypes whose instances come out of a structured clone as they went in. */
+const DATA_PROTOTYPES = new Set<unknown>([
+  Object.prototype,
+  null,
+  Array.prototype,
+  Map.prototype,
+  Set.prototype,
+  Date.prototype,
+  RegExp.prototype,
+]);
+
+/**
+ * A value a child can get as it is: a primitive, or a plain object, array, Map, Set, Date, RegExp,
+ * ArrayBuffer or typed array (Buffer included) that structured cloning accepts. Class instances are
+ * left out (a clone would lose their class), and so are functions and symbols.
+ */
+function isData(value: unknown): boolean {
+  if (typeof value === 'function' || typeof value === 'symbol') return false;
+  if (typeof value !== 'object' || value === null) return true;
+  if (!DATA_PROTOTYPES.has(Object.getPrototypeOf(value)) && !ArrayBuffer.isView(value)) {
+    if (!(value instanceof ArrayBuffer)) return false;
+  }
+  try {
+    serialize(value);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** How long a waiting connection watches its client; what it read is handed on with it. */
+interface Watch {
+  chunks: Buffer[];
+  stop(): void;
+}
 
 function kindOf(server: object): ServerKind {
   if (server instanceof TCPServer) return 'tcp';
@@ -126,6 +199,8 @@ export function ForkingMixIn<TBase extends ServerClass>(Base: TBase): TBase & Fo
     #nextId = 1;
     #link: ParentLink | undefined;
     readonly #ids = new Map<unknown, number>();
+    /** Connections waiting for a child, watched for a client that leaves. */
+    readonly #watches = new Map<unknown, Watch>();
 
     constructor(...args: any[]) {
       super(...args);
@@ -174,6 +249,11 @@ export function ForkingMixIn<TBase extends ServerClass>(Base: TBase): TBase & Fo
       return this.#pool?.send(pid, message) ?? false;
     }
 
+    async collectChildren(options: { blocking?: boolean } = {}): Promise<void> {
+      const blocking = optional(options.blocking, false, validateBoolean, 'blocking');
+      await this.#pool?.collect(blocking);
+    }
+
     // ---- binding: the parent binds, a child links to its parent ------------------------------
 
     override async serverBind(): Promise<void> {
@@ -200,6 +280,7 @@ export function ForkingMixIn<TBase extends ServerClass>(Base: TBase): TBase & Fo
           this.#ids.set(request, id);
           void this.dispatchRequest(request, addressFromData(clientAddress, true), true);
         },
+        fields: (fields) => Object.assign(this, fields),
         stop: () => this.#stopChild(),
       });
       this.#link.attach();
@@ -220,10 +301,22 @@ export function ForkingMixIn<TBase extends ServerClass>(Base: TBase): TBase & Fo
           maxChildren: this.maxChildren,
           spareChildren: this.spareChildren,
           maxRequestsPerChild: this.maxRequestsPerChild,
+          queueSize: this.requestQueueSize,
+          maxStarting: Math.max(4, 2 * availableParallelism()),
         },
         {
           spawn: () => this.#spawn(),
-          deliver: (child, job) => this.#deliver(child, job),
+          deliver: (child, job, fields) => this.#deliver(child, job, fields),
+          fields: () => this.#fields(),
+          waitStarted: (job, gone) => this.#watch(job.request, gone),
+          waitEnded: (job) => this.#watches.get(job.request)?.stop(),
+          // The child's server ran handleError: in entry re-execution that is your server class, as
+          // in CPython, so here only the base class's (the request-error event) runs. A handlerModule
+          // child runs a plain server, so your handleError runs here.
+          jobReported: (job, error) => {
+            if (this.handlerModule === undefined) super.handleError(job.request, job.clientAddress, error);
+            else this.handleError(job.request, job.clientAddress, error);
+          },
           jobFailed: (job, error) => this.handleError(job.request, job.clientAddress, error),
           jobEnded: (job) => this.endRequest(job.request, job.clientAddress),
           relay: (data, address) => {
@@ -262,6 +355,12 @@ export function ForkingMixIn<TBase extends ServerClass>(Base: TBase): TBase & Fo
 
     protected override processRequest(request: unknown, clientAddress: unknown): void {
       if (this.#role === 'parent') {
+        if (!this.#pool!.accepts()) {
+          // requestQueueSize requests already wait for a child.
+          this.emit('request-refused', 'queue-full', clientAddress);
+          this.endRequest(request, clientAddress);
+          return;
+        }
         this.emit('request-start', clientAddress);
         this.#pool!.submit({ id: this.#nextId++, request, clientAddress });
         return;
@@ -271,6 +370,7 @@ export function ForkingMixIn<TBase extends ServerClass>(Base: TBase): TBase & Fo
     }
 
     protected override endRequest(request: unknown, clientAddress: unknown): void {
+      this.#watches.delete(request);
       super.endRequest(request, clientAddress);
       const id = this.#ids.get(request);
       if (id === undefined) return;
@@ -296,8 +396,14 @@ export function ForkingMixIn<TBase extends ServerClass>(Base: TBase): TBase & Fo
         await this.#link?.detach();
         return;
       }
-      if (this.blockOnClose) await super.joinRequests();
-      await this.#pool?.close(!this.blockOnClose);
+      if (this.blockOnClose) {
+        await super.joinRequests();
+        await this.#pool?.close();
+      } else {
+        // As CPython's server_close() with block_on_close = False: return now; the children finish
+        // the requests they hold, then exit (shutdown({ deadline }) is what cuts requests off).
+        void this.#pool?.close();
+      }
     }
 
     // ---- parent internals ----------------------------------------------------------------------
@@ -331,22 +437,94 @@ export function ForkingMixIn<TBase extends ServerClass>(Base: TBase): TBase & Fo
       });
     }
 
-    #deliver(child: ChildProcess, job: Job): void {
+    #deliver(child: ChildProcess, job: Job, fields: ServerFields | undefined): void {
       const onSent = (error: Error | null): void => {
         // A child that cannot take its job is beyond help: its exit closes the job.
         if (error) child.kill('SIGKILL');
       };
+      const seq = job.seq ?? 0;
       if (job.request instanceof net.Socket) {
-        child.send(
-          { sockserve: 'connection', id: job.id, clientAddress: plainAddress(job.clientAddress) },
-          job.request,
-          { keepOpen: false },
-          onSent,
-        );
+        const preread = this.#watches.get(job.request)?.chunks ?? [];
+        this.#watches.delete(job.request);
+        const message: ParentMessage = {
+          sockserve: 'connection',
+          id: job.id,
+          seq,
+          clientAddress: plainAddress(job.clientAddress),
+        };
+        if (preread.length > 0) message.preread = Buffer.concat(preread);
+        if (fields !== undefined) message.fields = fields;
+        child.send(message, job.request, { keepOpen: false }, onSent);
       } else {
         const { packet } = job.request as DatagramRequest<unknown>;
-        child.send({ sockserve: 'datagram', id: job.id, packet, clientAddress: job.clientAddress }, onSent);
+        const message: ParentMessage = {
+          sockserve: 'datagram',
+          id: job.id,
+          seq,
+          packet,
+          clientAddress: job.clientAddress,
+        };
+        if (fields !== undefined) message.fields = fields;
+        child.send(message, onSent);
       }
+    }
+
+    /**
+     * The server's own data fields (see isData), as a child should see them: the fields of your
+     * subclass and those set on the server after construction (`server.secret = …`).
+     */
+    #fields(): ServerFields {
+      const fields: ServerFields = {};
+      for (const [key, value] of Object.entries(this)) {
+        if (!LOCAL_FIELDS.has(key) && isData(value)) fields[key] = value;
+      }
+      return fields;
+    }
+
+    /**
+     * A connection waits for a child: read it (in flowing mode, up to PREREAD_LIMIT bytes, handed on
+     * with it) to learn whether its client leaves meanwhile. A client that closed or reset without
+     * sending anything is gone: `gone()`; one that sent a request and half-closed is still served.
+     */
+    #watch(request: unknown, gone: () => void): void {
+      if (!(request instanceof net.Socket)) return;
+      const socket = request;
+      const chunks: Buffer[] = [];
+      let bytes = 0;
+      const onData = (chunk: Buffer): void => {
+        chunks.push(chunk);
+        bytes += chunk.length;
+        if (bytes >= PREREAD_LIMIT) socket.pause();
+      };
+      const onEnd = (): void => {
+        if (bytes === 0) gone();
+      };
+      const stop = (): void => {
+        socket.off('data', onData);
+        socket.off('end', onEnd);
+        socket.off('close', gone);
+        socket.pause();
+        for (
+          let chunk = socket.read() as Buffer | null;
+          chunk !== null;
+          chunk = socket.read() as Buffer | null
+        ) {
+          chunks.push(chunk);
+        }
+        // Stop the handle too (read() may have restarted it): what it read later would be lost when
+        // it is handed over. Reads happen only in a later turn of the event loop, after the handover.
+        const handle = (socket as unknown as { _handle?: { reading?: boolean; readStop?(): number } })
+          ._handle;
+        if (handle?.reading === true && typeof handle.readStop === 'function') {
+          handle.reading = false;
+          handle.readStop();
+        }
+      };
+      socket.on('data', onData);
+      socket.once('end', onEnd);
+      socket.once('close', gone);
+      this.#watches.set(socket, { chunks, stop });
+      socket.resume();
     }
 
     // ---- child internals -----------------------------------------------------------------------

@@ -4,11 +4,19 @@
  * error before it dies.
  */
 import type net from 'node:net';
-import { type ChildMessage, errorInfo, isProtocolMessage, type ParentMessage } from './protocol.js';
+import {
+  type ChildMessage,
+  errorInfo,
+  isProtocolMessage,
+  type ParentMessage,
+  type ServerFields,
+} from './protocol.js';
 
 export interface LinkHost {
   connection(socket: net.Socket, id: number, clientAddress: unknown): void;
   datagram(packet: Buffer, id: number, clientAddress: unknown): void;
+  /** The server's data fields as the parent has them: applied before the next request runs. */
+  fields(fields: ServerFields): void;
   stop(): void;
 }
 
@@ -18,20 +26,41 @@ export class ParentLink {
   readonly #host: LinkHost;
   #sending = 0;
   readonly #flushed: Array<() => void> = [];
+  /** The `seq` of the last request the parent sent that this child has accounted for. */
+  #seq = 0;
   readonly #onMessage = (message: unknown, handle: unknown): void => {
     if (!isProtocolMessage<ParentMessage>(message)) return;
     switch (message.sockserve) {
       case 'connection': {
+        this.#received(message.seq);
         const socket = handle as net.Socket | undefined;
-        if (socket === undefined) return;
+        if (socket === undefined) {
+          this.#post({ sockserve: 'missed', from: message.seq, to: message.seq });
+          return;
+        }
         // As on the parent's server: the peer may half-close and still receive every reply.
         socket.allowHalfOpen = true;
         socket.on('error', ignoreError);
+        // What the parent read while the connection waited for a child comes first.
+        if (message.preread !== undefined) socket.unshift(Buffer.from(message.preread));
+        if (message.fields !== undefined) this.#host.fields(message.fields);
         this.#host.connection(socket, message.id, message.clientAddress);
         break;
       }
       case 'datagram':
+        this.#received(message.seq);
+        if (message.fields !== undefined) this.#host.fields(message.fields);
         this.#host.datagram(Buffer.from(message.packet), message.id, message.clientAddress);
+        break;
+      case 'fields':
+        this.#host.fields(message.fields);
+        break;
+      case 'sync':
+        // Every request sent before this message has arrived by now, or been dropped.
+        if (message.seq > this.#seq) {
+          this.#post({ sockserve: 'missed', from: this.#seq + 1, to: message.seq });
+          this.#seq = message.seq;
+        }
         break;
       case 'stop':
         this.#host.stop();
@@ -91,6 +120,17 @@ export class ParentLink {
         error ? reject(error) : resolve(),
       );
     });
+  }
+
+  /**
+   * Accounts for request `seq`. Node sends a handle-carrying message again when the child could not
+   * take the handle (out of descriptors), and after three tries drops it without telling either side;
+   * the messages after it still arrive, in order. A gap in the numbers is such a drop: reported, so
+   * the parent can release the request and its connection.
+   */
+  #received(seq: number): void {
+    if (seq > this.#seq + 1) this.#post({ sockserve: 'missed', from: this.#seq + 1, to: seq - 1 });
+    this.#seq = Math.max(this.#seq, seq);
   }
 
   #post(message: ChildMessage, callback?: (error: Error | null) => void): void {

@@ -26,10 +26,36 @@ export interface ErrorInfo {
   stack?: string;
 }
 
-/** Parent → child. A `connection` message carries the accepted socket as its handle. */
+/** The server's own data fields as the parent has them (see `serverFields()` in forking.ts). */
+export type ServerFields = Record<string, unknown>;
+
+/**
+ * Parent → child. A `connection` message carries the accepted socket as its handle, and `preread`
+ * the bytes the parent read from it while it waited for a child. `seq` numbers the requests sent to
+ * one child (1, 2, …): a gap means Node dropped one whose handle the child could not take (EMFILE).
+ * `fields` (perRequest mode) is the server's data as it was when the request was handed over.
+ */
 export type ParentMessage =
-  | { sockserve: 'connection'; id: number; clientAddress: unknown }
-  | { sockserve: 'datagram'; id: number; packet: Buffer; clientAddress: unknown }
+  | {
+      sockserve: 'connection';
+      id: number;
+      seq: number;
+      clientAddress: unknown;
+      preread?: Buffer;
+      fields?: ServerFields;
+    }
+  | {
+      sockserve: 'datagram';
+      id: number;
+      seq: number;
+      packet: Buffer;
+      clientAddress: unknown;
+      fields?: ServerFields;
+    }
+  /** Pool mode: the server's data as it was when the child became ready, before its first request. */
+  | { sockserve: 'fields'; fields: ServerFields }
+  /** The last `seq` sent: the child reports the requests it never received (`missed`). */
+  | { sockserve: 'sync'; seq: number }
   | { sockserve: 'stop' };
 
 /** Child → parent. */
@@ -37,6 +63,8 @@ export type ChildMessage =
   | { sockserve: 'ready'; pid: number }
   | { sockserve: 'error'; id: number; error: ErrorInfo }
   | { sockserve: 'done'; id: number }
+  /** Requests `from`…`to` (by `seq`) never reached the child: their handle could not be passed. */
+  | { sockserve: 'missed'; from: number; to: number }
   | { sockserve: 'send'; data: Buffer; address: unknown }
   | { sockserve: 'fatal'; error: ErrorInfo };
 
