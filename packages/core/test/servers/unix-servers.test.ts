@@ -2,6 +2,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, statSync, writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { native, nativeTitle } from '../../../../test-support/native.js';
 import {
   DatagramRequestHandler,
   ErrorCodes,
@@ -80,7 +81,7 @@ describe('UnixStreamServer paths', () => {
   });
 });
 
-describe('UnixDatagramServer paths', () => {
+describe.skipIf(!native.unixDatagram)(nativeTitle('UnixDatagramServer paths', native.unixDatagram), () => {
   it('removes a stale socket file and serves', async () => {
     using dir = tempDir();
     const path = dir.file('stale.sock');

@@ -1,0 +1,43 @@
+/**
+ * Whether the addon of `@sockserve/udp-native` loads in this checkout, for the tests that need it
+ * (batched UDP I/O, Unix datagram sockets). It is built by `npm run build` (a prebuilt binary) or at
+ * install; on a machine without a C toolchain neither happens, and those tests skip, their titles
+ * saying why. With CI set they never skip: a missing addon fails every test file that asks.
+ */
+import { createRequire } from 'node:module';
+
+interface Loaded {
+  open?: unknown;
+  unixSocket?: unknown;
+}
+
+function load(): { addon: Loaded | undefined; why: string } {
+  try {
+    const addon = createRequire(import.meta.url)('@sockserve/udp-native') as Loaded;
+    return { addon, why: '' };
+  } catch (error) {
+    const first = (error instanceof Error ? error.message : String(error)).split('\n')[0];
+    return {
+      addon: undefined,
+      why: `@sockserve/udp-native is not built here (${first}); \`npm run build\` builds it, with python3, make and a C compiler`,
+    };
+  }
+}
+
+const { addon, why } = load();
+const ci = (process.env.CI ?? '') !== '' && process.env.CI !== 'false';
+if (addon === undefined && ci) throw new Error(`CI is set, so the native tests must run, but ${why}`);
+
+/** What the addon offers here: batching (Linux) and Unix datagram sockets (not Windows). */
+export const native: { readonly batching: boolean; readonly unixDatagram: boolean; readonly why: string } = {
+  batching: typeof addon?.open === 'function',
+  unixDatagram: typeof addon?.unixSocket === 'function',
+  /** Why the addon is missing ('' when it loaded). */
+  why: why,
+};
+
+/** A test title: `title` where `available`, else `title` and why the test is skipped. */
+export function nativeTitle(title: string, available: boolean): string {
+  if (available) return title;
+  return `${title} [skipped: ${why || `not available on ${process.platform}`}]`;
+}
