@@ -58,7 +58,7 @@ function build(libc, env) {
   ];
   const result = spawnSync(process.execPath, args, {
     cwd: root,
-    stdio: 'inherit',
+    stdio: ['ignore', 2, 2], // compiler output to stderr: `npm pack --json` prints JSON on stdout
     env: { ...process.env, PREBUILD_LIBC: libc, ...env },
   });
   return result.status === 0;
