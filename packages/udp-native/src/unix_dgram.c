@@ -9,7 +9,7 @@
 //   unixConnect(handle, path) -> 0 | -errno  sets the default peer; sends nothing
 //   unixSendTo(handle, data, path) -> 0 | -errno   EAGAIN when the receiver's queue or our buffer is full
 //   unixReceive(handle, onMessage(data, senderPath), onError(-errno)) -> 0 | -errno
-//       reads every datagram that arrives, up to RECEIVE_ROUNDS per readable event; senderPath is ''
+//       reads every datagram that arrives, up to RECEIVE_ROUNDS * SLOTS per readable event; senderPath is ''
 //       for an unbound or abstract sender; datagrams longer than unixReceiveSize bytes are cut.
 //   unixClose(handle)                        stops reading and closes; safe to call more than once
 // A socket that reads keeps the event loop alive until it is closed; one that only sends does not.
@@ -29,7 +29,12 @@
 #include "addon.h"
 
 #define RECEIVE_SIZE 65536  // bytes read per datagram: longer ones are cut, as unix-dgram did
-#define RECEIVE_ROUNDS 64   // datagrams read per readable event, so one busy socket cannot starve the loop
+#ifdef __linux__
+#define SLOTS 2  // datagrams per recvmmsg(2): a lone one costs one system call, a queue half as many
+#else
+#define SLOTS 1
+#endif
+#define RECEIVE_ROUNDS 32  // reads per readable event, so one busy socket cannot starve the loop
 #define PATH_ARGUMENT_SIZE 1024
 
 typedef struct {
@@ -40,8 +45,11 @@ typedef struct {
   int closing;       // unixClose was called (or the environment is going away)
   int closed;        // libuv is done with the poll handle
   int handle_alive;  // JavaScript still holds the handle: the finalizer frees the struct last
-  unsigned char* buffer;  // RECEIVE_SIZE bytes, while reading
+  unsigned char* buffer;  // SLOTS * RECEIVE_SIZE bytes, while reading
   napi_ref on_message_ref, on_error_ref, resource_ref;
+  napi_ref last_sender_ref;  // the string made for the last sender, reused while it sends again
+  size_t last_sender_size;
+  char last_sender[sizeof(((struct sockaddr_un*)0)->sun_path)];
   napi_async_context async_context;
 } UnixSocket;
 
@@ -71,7 +79,9 @@ static void call_back(UnixSocket* s, napi_ref fn_ref, size_t argc, napi_value* a
 }
 
 // The path of a sender, as a string: '' when it is unbound or abstract (Linux's sun_path[0] == 0).
-static napi_value sender_path(napi_env env, const struct sockaddr_un* from, socklen_t length) {
+// The string made for the last sender is reused while the same sender goes on sending.
+static napi_value sender_path(UnixSocket* s, const struct sockaddr_un* from, socklen_t length) {
+  napi_env env = s->env;
   size_t offset = offsetof(struct sockaddr_un, sun_path);
   size_t size = 0;
   if (length > offset && from->sun_path[0] != '\0') {
@@ -80,50 +90,92 @@ static napi_value sender_path(napi_env env, const struct sockaddr_un* from, sock
     while (size < max && from->sun_path[size] != '\0') size++;
   }
   napi_value value = NULL;
+  if (s->last_sender_ref != NULL && size == s->last_sender_size && memcmp(from->sun_path, s->last_sender, size) == 0) {
+    napi_get_reference_value(env, s->last_sender_ref, &value);
+    if (value != NULL) return value;
+  }
   napi_create_string_utf8(env, from->sun_path, size, &value);
+  if (s->last_sender_ref != NULL) napi_delete_reference(env, s->last_sender_ref);
+  s->last_sender_ref = NULL;
+  if (value != NULL && napi_create_reference(env, value, 1, &s->last_sender_ref) == napi_ok) {
+    memcpy(s->last_sender, from->sun_path, size);
+    s->last_sender_size = size;
+  }
   return value;
+}
+
+// Reads up to SLOTS datagrams in one system call: recvmmsg(2) on Linux, recvfrom(2) elsewhere.
+// Returns how many it read (0 when none was waiting), or a negative errno.
+static int read_some(UnixSocket* s, struct sockaddr_un* from, socklen_t* from_length, size_t* length) {
+#ifdef __linux__
+  struct mmsghdr msgs[SLOTS];
+  struct iovec iovs[SLOTS];
+  memset(msgs, 0, sizeof msgs);
+  for (int i = 0; i < SLOTS; i++) {
+    iovs[i].iov_base = s->buffer + (size_t)i * RECEIVE_SIZE;
+    iovs[i].iov_len = RECEIVE_SIZE;
+    msgs[i].msg_hdr.msg_iov = &iovs[i];
+    msgs[i].msg_hdr.msg_iovlen = 1;
+    msgs[i].msg_hdr.msg_name = &from[i];
+    msgs[i].msg_hdr.msg_namelen = sizeof from[i];
+  }
+  int count;
+  do count = recvmmsg(s->fd, msgs, SLOTS, MSG_DONTWAIT, NULL);
+  while (count < 0 && errno == EINTR);
+  if (count < 0) return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -errno;
+  for (int i = 0; i < count; i++) {
+    from_length[i] = msgs[i].msg_hdr.msg_namelen;
+    length[i] = msgs[i].msg_len;
+  }
+  return count;
+#else
+  ssize_t got;
+  from_length[0] = sizeof from[0];
+  do got = recvfrom(s->fd, s->buffer, RECEIVE_SIZE, MSG_DONTWAIT, (struct sockaddr*)&from[0], &from_length[0]);
+  while (got < 0 && errno == EINTR);
+  if (got < 0) return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -errno;
+  length[0] = (size_t)got;
+  return 1;
+#endif
 }
 
 static void on_readable(uv_poll_t* poll, int status, int events) {
   UnixSocket* s = poll->data;
   napi_env env = s->env;
   (void)events;
-  if (status < 0) {
-    uv_poll_stop(poll);  // a broken descriptor stays broken: report it once instead of spinning
-    napi_handle_scope scope;
-    if (napi_open_handle_scope(env, &scope) != napi_ok) return;
-    napi_value code = int_value(env, status);
-    call_back(s, s->on_error_ref, 1, &code);
-    napi_close_handle_scope(env, scope);
-    return;
-  }
+  if (status < 0) uv_poll_stop(poll);  // a broken descriptor stays broken: report it once instead of spinning
   for (int round = 0; round < RECEIVE_ROUNDS && !s->closing; round++) {
-    struct sockaddr_un from;
-    socklen_t from_length = sizeof from;
-    memset(&from, 0, sizeof from);
-    ssize_t length = recvfrom(s->fd, s->buffer, RECEIVE_SIZE, MSG_DONTWAIT, (struct sockaddr*)&from, &from_length);
-    if (length < 0 && errno == EINTR) continue;
-    if (length < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
+    struct sockaddr_un from[SLOTS];
+    socklen_t from_length[SLOTS];
+    size_t length[SLOTS];
+    memset(from, 0, sizeof from);
+    int count = status < 0 ? status : read_some(s, from, from_length, length);
+    if (count == 0) return;
     napi_handle_scope scope;
     if (napi_open_handle_scope(env, &scope) != napi_ok) return;
-    if (length < 0) {
-      napi_value code = int_value(env, -errno);
+    if (count < 0) {
+      napi_value code = int_value(env, count);
       call_back(s, s->on_error_ref, 1, &code);
       napi_close_handle_scope(env, scope);
       return;
     }
-    napi_value argv[2] = {NULL, sender_path(env, &from, from_length)};
-    void* copy;
-    napi_create_buffer_copy(env, (size_t)length, s->buffer, &copy, &argv[0]);
-    call_back(s, s->on_message_ref, 2, argv);
+    for (int i = 0; i < count && !s->closing; i++) {
+      napi_value argv[2] = {NULL, sender_path(s, &from[i], from_length[i])};
+      void* copy;
+      napi_create_buffer_copy(env, length[i], s->buffer + (size_t)i * RECEIVE_SIZE, &copy, &argv[0]);
+      call_back(s, s->on_message_ref, 2, argv);
+    }
     napi_close_handle_scope(env, scope);
+    // Fewer than asked for: the queue was empty a moment ago (poll says when it is not), so one
+    // datagram at a time costs one system call, not a second one that finds nothing.
+    if (count < SLOTS) return;
   }
 }
 
 static void on_closed(uv_handle_t* handle) {
   UnixSocket* s = handle->data;
   napi_env env = s->env;
-  napi_ref refs[] = {s->on_message_ref, s->on_error_ref, s->resource_ref};
+  napi_ref refs[] = {s->on_message_ref, s->on_error_ref, s->resource_ref, s->last_sender_ref};
   for (size_t i = 0; i < sizeof refs / sizeof refs[0]; i++)
     if (refs[i] != NULL) napi_delete_reference(env, refs[i]);
   if (s->async_context != NULL) napi_async_destroy(env, s->async_context);
@@ -292,7 +344,7 @@ static napi_value Receive(napi_env env, napi_callback_info info) {
   if (s == NULL) return NULL;
   if (s->closing) return int_value(env, -EBADF);
   if (s->reading) return throw_error(env, "udp-native: the socket is already reading");
-  s->buffer = malloc(RECEIVE_SIZE);
+  s->buffer = malloc((size_t)SLOTS * RECEIVE_SIZE);
   if (s->buffer == NULL) return int_value(env, -ENOMEM);
   napi_value resource, name;
   if (napi_create_object(env, &resource) != napi_ok ||
