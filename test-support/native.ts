@@ -16,10 +16,13 @@ function load(): { addon: Loaded | undefined; why: string } {
     const addon = createRequire(import.meta.url)('@sockserve/udp-native') as Loaded;
     return { addon, why: '' };
   } catch (error) {
-    const first = (error instanceof Error ? error.message : String(error)).split('\n')[0];
+    const text = error instanceof Error ? error.message : String(error);
+    const unbuilt = text.startsWith('No native build was found');
     return {
       addon: undefined,
-      why: `@sockserve/udp-native is not built here (${first}); \`npm run build\` builds it, with python3, make and a C compiler`,
+      why: unbuilt
+        ? '@sockserve/udp-native is not built (no C toolchain when `npm run build` ran: python3, make, cc)'
+        : `@sockserve/udp-native does not load: ${text.split('\n')[0]}`,
     };
   }
 }

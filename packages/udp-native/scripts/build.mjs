@@ -39,7 +39,7 @@ const missing = [
 ].filter(Boolean);
 if (missing.length > 0) {
   fail(
-    `native build skipped: no ${missing.join(', no ')} on the PATH. The addon's tests skip, and ` +
+    `native build skipped: not on the PATH: ${missing.join(', ')}. The addon's tests skip, and ` +
       '@sockserve/core uses node:dgram and cannot open Unix datagram sockets in this checkout.',
   );
 }
