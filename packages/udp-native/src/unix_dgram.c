@@ -12,7 +12,8 @@
 //       reads every datagram that arrives, up to RECEIVE_ROUNDS * SLOTS per readable event; senderPath is ''
 //       for an unbound or abstract sender; datagrams longer than unixReceiveSize bytes are cut.
 //   unixClose(handle)                        stops reading and closes; safe to call more than once
-// A socket that reads keeps the event loop alive until it is closed; one that only sends does not.
+// A socket that reads keeps the event loop alive, and its handle from the garbage collector, until
+// it is closed; one that only sends does neither (an unreachable handle is closed when collected).
 #ifdef __linux__
 #define _GNU_SOURCE
 #endif
@@ -47,6 +48,7 @@ typedef struct {
   int handle_alive;  // JavaScript still holds the handle: the finalizer frees the struct last
   unsigned char* buffer;  // SLOTS * RECEIVE_SIZE bytes, while reading
   napi_ref on_message_ref, on_error_ref, resource_ref;
+  napi_ref self_ref;         // the handle, while reading: a reading socket is not garbage until closed
   napi_ref last_sender_ref;  // the string made for the last sender, reused while it sends again
   size_t last_sender_size;
   char last_sender[sizeof(((struct sockaddr_un*)0)->sun_path)];
@@ -175,7 +177,7 @@ static void on_readable(uv_poll_t* poll, int status, int events) {
 static void on_closed(uv_handle_t* handle) {
   UnixSocket* s = handle->data;
   napi_env env = s->env;
-  napi_ref refs[] = {s->on_message_ref, s->on_error_ref, s->resource_ref, s->last_sender_ref};
+  napi_ref refs[] = {s->on_message_ref, s->on_error_ref, s->resource_ref, s->self_ref, s->last_sender_ref};
   for (size_t i = 0; i < sizeof refs / sizeof refs[0]; i++)
     if (refs[i] != NULL) napi_delete_reference(env, refs[i]);
   if (s->async_context != NULL) napi_async_destroy(env, s->async_context);
@@ -352,7 +354,8 @@ static napi_value Receive(napi_env env, napi_callback_info info) {
       napi_async_init(env, resource, name, &s->async_context) != napi_ok ||
       napi_create_reference(env, resource, 1, &s->resource_ref) != napi_ok ||
       napi_create_reference(env, argv[1], 1, &s->on_message_ref) != napi_ok ||
-      napi_create_reference(env, argv[2], 1, &s->on_error_ref) != napi_ok)
+      napi_create_reference(env, argv[2], 1, &s->on_error_ref) != napi_ok ||
+      napi_create_reference(env, argv[0], 1, &s->self_ref) != napi_ok)
     return throw_error(env, "udp-native: cannot set up reading");
   s->reading = 1;
   return int_value(env, uv_poll_start(&s->poll, UV_READABLE, on_readable));

@@ -3,6 +3,8 @@
 import { Buffer } from 'node:buffer';
 import { createRequire } from 'node:module';
 import { constants } from 'node:os';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import { tempDir, withDeadline } from '../../../test-support/fixtures.ts';
 import { native as available, nativeTitle } from '../../../test-support/native.ts';
@@ -117,6 +119,34 @@ describe.skipIf(!available.unixDatagram)(
         expect(received).toEqual(Array.from({ length: sent }, (_, i) => String(i)));
       } finally {
         native.unixClose(target);
+        native.unixClose(sender);
+      }
+    });
+
+    it('keeps reading when JavaScript drops the handle of a reading socket (until it is closed)', async () => {
+      using dir = tempDir('udp-native-');
+      v8.setFlagsFromString('--expose-gc');
+      const gc = vm.runInNewContext('gc') as () => void;
+      const messages: string[] = [];
+      (() => {
+        const handle = open(); // reachable from nothing but the addon once this returns
+        expect(native.unixBind(handle, dir.file('server'))).toBe(0);
+        native.unixReceive(
+          handle,
+          (data) => messages.push(data.toString()),
+          () => {},
+        );
+      })();
+      for (let i = 0; i < 3; i++) {
+        gc();
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      const sender = open();
+      try {
+        expect(native.unixSendTo(sender, Buffer.from('still there'), dir.file('server'))).toBe(0);
+        await until(() => messages.length === 1, 'the datagram');
+        expect(messages).toEqual(['still there']);
+      } finally {
         native.unixClose(sender);
       }
     });
