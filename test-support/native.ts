@@ -5,6 +5,7 @@
  * saying why. With CI set they never skip: a missing addon fails every test file that asks.
  */
 import { createRequire } from 'node:module';
+import { describe, it } from 'vitest';
 
 interface Loaded {
   open?: unknown;
@@ -43,4 +44,14 @@ export const native: { readonly batching: boolean; readonly unixDatagram: boolea
 export function nativeTitle(title: string, available: boolean): string {
   if (available) return title;
   return `${title} [skipped: ${why || `not available on ${process.platform}`}]`;
+}
+
+/** `describe` for tests that need Unix datagram sockets: skipped without them, the reason in its title. */
+export function describeUnixDgram(title: string, body: () => void): void {
+  describe.skipIf(!native.unixDatagram)(nativeTitle(title, native.unixDatagram), body);
+}
+
+/** `it` for a test that needs Unix datagram sockets: skipped without them, the reason in its title. */
+export function itUnixDgram(title: string, body: () => Promise<void> | void, timeout?: number): void {
+  it.skipIf(!native.unixDatagram)(nativeTitle(title, native.unixDatagram), body, timeout);
 }

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import dgram from 'node:dgram';
 import { ThreadingUDPServer, ThreadingUnixDatagramServer, UDPServer } from '@sockserve/core';
 import { describe, expect, it } from 'vitest';
-import { native, nativeTitle } from '../../../test-support/native.js';
+import { describeUnixDgram } from '../../../test-support/native.js';
 import { EchoDatagramHandler } from '../src/index.js';
 import { serving, tempDir, udpRoundTrip, unixDatagramRoundTrip, withDeadline } from './helpers.js';
 
@@ -45,15 +45,12 @@ describe('EchoDatagramHandler over UDP', () => {
   });
 });
 
-describe.skipIf(!native.unixDatagram)(
-  nativeTitle('EchoDatagramHandler over Unix datagram sockets', native.unixDatagram),
-  () => {
-    it.each(SIZES)('echoes a %i-byte datagram unchanged', async (size) => {
-      using dir = tempDir();
-      const path = dir.file('echo.sock');
-      await using _server = await serving(new ThreadingUnixDatagramServer(path, EchoDatagramHandler));
-      const data = randomBytes(size);
-      expect(await unixDatagramRoundTrip(path, dir.file('client.sock'), data)).toEqual(data);
-    });
-  },
-);
+describeUnixDgram('EchoDatagramHandler over Unix datagram sockets', () => {
+  it.each(SIZES)('echoes a %i-byte datagram unchanged', async (size) => {
+    using dir = tempDir();
+    const path = dir.file('echo.sock');
+    await using _server = await serving(new ThreadingUnixDatagramServer(path, EchoDatagramHandler));
+    const data = randomBytes(size);
+    expect(await unixDatagramRoundTrip(path, dir.file('client.sock'), data)).toEqual(data);
+  });
+});

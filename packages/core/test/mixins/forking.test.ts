@@ -15,7 +15,7 @@ import {
   ForkingUnixStreamServer,
 } from '@sockserve/core';
 import { describe, expect, it } from 'vitest';
-import { native, nativeTitle } from '../../../../test-support/native.js';
+import { itUnixDgram } from '../../../../test-support/native.js';
 import {
   childProcessesOf,
   connect,
@@ -176,20 +176,17 @@ describe('other forking server classes', () => {
     for (let i = 0; i < 3; i++) expect(await udpRoundTrip(server.serverAddress, TEST_STR)).toEqual(TEST_STR);
   });
 
-  it.skipIf(!native.unixDatagram)(
-    nativeTitle('ForkingUnixDatagramServer echoes three times', native.unixDatagram),
-    async () => {
-      using dir = tempDir();
-      const path = dir.file('fork-dgram.sock');
-      await using server = await serving(
-        new ForkingUnixDatagramServer(path, UnusedHandler, { workers: 2, handlerModule: datagramModule }),
-      );
-      for (let i = 0; i < 3; i++) {
-        expect(await unixDatagramRoundTrip(path, dir.file(`c${i}.sock`), TEST_STR)).toEqual(TEST_STR);
-      }
-      expect(server.childPids).toHaveLength(2);
-    },
-  );
+  itUnixDgram('ForkingUnixDatagramServer echoes three times', async () => {
+    using dir = tempDir();
+    const path = dir.file('fork-dgram.sock');
+    await using server = await serving(
+      new ForkingUnixDatagramServer(path, UnusedHandler, { workers: 2, handlerModule: datagramModule }),
+    );
+    for (let i = 0; i < 3; i++) {
+      expect(await unixDatagramRoundTrip(path, dir.file(`c${i}.sock`), TEST_STR)).toEqual(TEST_STR);
+    }
+    expect(server.childPids).toHaveLength(2);
+  });
 });
 
 describe('crash safety', () => {

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { native, nativeTitle } from '../../../../test-support/native.js';
+import { describeUnixDgram } from '../../../../test-support/native.js';
 import { ErrorCodes, SockserveError } from '../../src/errors.js';
 import {
   loadUnixDatagramAddon,
@@ -37,7 +37,7 @@ function collect(socket: UnixDatagramSocket): { all: Received[]; next: (n: numbe
   return { all, next };
 }
 
-describe.skipIf(!native.unixDatagram)(nativeTitle('UnixDatagramSocket', native.unixDatagram), () => {
+describeUnixDgram('UnixDatagramSocket', () => {
   let dir: string;
   const open: UnixDatagramSocket[] = [];
 

@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
-import { native, nativeTitle } from '../../../../test-support/native.js';
+import { describeUnixDgram } from '../../../../test-support/native.js';
 import {
   DatagramRequestHandler,
   ErrorCodes,
@@ -86,7 +86,7 @@ describe('UnixStreamServer paths', () => {
   });
 });
 
-describe.skipIf(!native.unixDatagram)(nativeTitle('UnixDatagramServer paths', native.unixDatagram), () => {
+describeUnixDgram('UnixDatagramServer paths', () => {
   it('removes a stale socket file and serves', async () => {
     using dir = tempDir();
     const path = dir.file('stale.sock');
