@@ -78,7 +78,8 @@ declare namespace udpNative {
 }
 
 /**
- * The addon. Its batch functions (`open`, `send`, `close`, `batchSize`) exist on Linux only.
+ * The addon. Its batch functions (`open`, `send`, `close`, `batchSize`) exist on Linux only, its
+ * Unix datagram functions everywhere but Windows (where, built from source, it exports nothing).
  * Loading it throws when no prebuilt binary matches this platform and none was built at install.
  */
 declare const udpNative: Partial<udpNative.BatchAddon> & udpNative.UnixDgramAddon;
