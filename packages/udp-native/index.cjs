@@ -1,6 +1,5 @@
 'use strict';
-// The addon built by `node-gyp rebuild` at install. Linux only (recvmmsg and sendmmsg): elsewhere it
-// exports nothing, and @sockserve/core uses node:dgram alone.
-const binding = require('./build/Release/udp_batch.node');
-
-module.exports = typeof binding.open === 'function' ? binding : null;
+// The addon: a prebuilt binary from prebuilds/ (linux-x64, glibc and musl), or the one node-gyp built
+// at install (build/Release/) on other systems. Throws when there is neither; @sockserve/core then
+// uses node:dgram for UDP and explains what is missing when a Unix datagram socket is asked for.
+module.exports = require('node-gyp-build')(__dirname);

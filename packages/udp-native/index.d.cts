@@ -2,8 +2,11 @@ declare namespace udpNative {
   /** An open batch reader/sender on a duplicate of a bound UDP socket's descriptor. */
   type BatchHandle = { readonly __brand: 'udp-native handle' };
 
-  /** The addon's functions; the contract of each is also written in src/udp_batch.c. */
-  interface Addon {
+  /**
+   * Batched UDP I/O (Linux only: recvmmsg and sendmmsg); the contract of each function is also
+   * written in src/udp_batch.c.
+   */
+  interface BatchAddon {
     /** Datagrams per read, per call of `onBatch`: size `meta` for `2 * batchSize + 1` entries. */
     readonly batchSize: number;
     /**
@@ -37,9 +40,48 @@ declare namespace udpNative {
     /** Stops reading and closes the duplicate descriptor; node:dgram's socket stays open. */
     close(handle: BatchHandle): void;
   }
+
+  /** An open Unix datagram socket. */
+  type UnixHandle = { readonly __brand: 'udp-native unix socket' };
+
+  /**
+   * Unix datagram sockets (AF_UNIX, SOCK_DGRAM; any POSIX system). A failed system call returns its
+   * negative errno (libuv's error code) instead of throwing. Contract: src/unix_dgram.c.
+   */
+  interface UnixDgramAddon {
+    /** Bytes read per datagram: longer datagrams arrive cut to this size (65536). */
+    readonly unixReceiveSize: number;
+    /** A new non-blocking socket, not bound and not reading, or a negative errno. */
+    unixSocket(): UnixHandle | number;
+    /** Binds the socket to `path`: 0, or a negative errno (ENAMETOOLONG when it does not fit). */
+    unixBind(handle: UnixHandle, path: string): number;
+    /** Sets the socket's default peer (sends nothing): 0, or a negative errno (ECONNREFUSED, ENOENT). */
+    unixConnect(handle: UnixHandle, path: string): number;
+    /** Sends one datagram to `path` without waiting: 0, or a negative errno (EAGAIN when full). */
+    unixSendTo(handle: UnixHandle, data: Uint8Array, path: string): number;
+    /**
+     * Starts reading: `onMessage` gets each datagram and its sender's path ('' when the sender is
+     * unbound), `onError` a failed read (a negative errno). A reading socket keeps the event loop
+     * alive until closed. Returns 0 or a negative errno.
+     */
+    unixReceive(
+      handle: UnixHandle,
+      onMessage: (data: Buffer, senderPath: string) => void,
+      onError: (uvErrorCode: number) => void,
+    ): number;
+    /** Stops reading and closes the socket; safe to call more than once. */
+    unixClose(handle: UnixHandle): void;
+  }
+
+  /** The whole addon on Linux. */
+  type Addon = BatchAddon & UnixDgramAddon;
 }
 
-/** The addon, or `null` on a system without recvmmsg(2) and sendmmsg(2) (anything but Linux). */
-declare const udpNative: udpNative.Addon | null;
+/**
+ * The addon. Its batch functions (`open`, `send`, `close`, `batchSize`) exist on Linux only, its
+ * Unix datagram functions everywhere but Windows (where, built from source, it exports nothing).
+ * Loading it throws when no prebuilt binary matches this platform and none was built at install.
+ */
+declare const udpNative: Partial<udpNative.BatchAddon> & udpNative.UnixDgramAddon;
 
 export = udpNative;

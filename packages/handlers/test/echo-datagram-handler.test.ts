@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import dgram from 'node:dgram';
 import { ThreadingUDPServer, ThreadingUnixDatagramServer, UDPServer } from '@sockserve/core';
 import { describe, expect, it } from 'vitest';
+import { describeUnixDgram } from '../../../test-support/native.js';
 import { EchoDatagramHandler } from '../src/index.js';
 import { serving, tempDir, udpRoundTrip, unixDatagramRoundTrip, withDeadline } from './helpers.js';
 
@@ -44,7 +45,7 @@ describe('EchoDatagramHandler over UDP', () => {
   });
 });
 
-describe('EchoDatagramHandler over Unix datagram sockets', () => {
+describeUnixDgram('EchoDatagramHandler over Unix datagram sockets', () => {
   it.each(SIZES)('echoes a %i-byte datagram unchanged', async (size) => {
     using dir = tempDir();
     const path = dir.file('echo.sock');

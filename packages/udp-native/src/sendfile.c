@@ -19,10 +19,8 @@
 // socket's descriptor, so Node closing its own descriptor (socket.destroy()) can never make it send
 // to another file that reused the number; the socket is really closed when the job lets go of it.
 #define _GNU_SOURCE
-#define NAPI_VERSION 8
 #include <errno.h>
 #include <fcntl.h>
-#include <node_api.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -31,6 +29,8 @@
 #include <sys/eventfd.h>
 #include <sys/sendfile.h>
 #include <unistd.h>
+
+#include "addon.h"
 
 #define MAX_PER_CALL (1 << 30)  // bytes per sendfile(2) call (Linux sends at most 0x7ffff000 anyway)
 

@@ -9,11 +9,9 @@
 // The socket stays node:dgram's (options, bind errors, address(), close): `open` polls a dup(2) of its
 // descriptor, so the two never share a libuv watcher. JavaScript stops dgram's own reading first.
 #define _GNU_SOURCE
-#define NAPI_VERSION 8
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
-#include <node_api.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +19,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 #include <uv.h>
+
+#include "addon.h"
 
 #define BATCH 32       // datagrams per recvmmsg(2) and per call into JavaScript
 #define ROUNDS 4       // recvmmsg(2) calls per readable event, so one busy socket cannot starve the loop
@@ -397,19 +397,16 @@ static napi_value Close(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-napi_status sockserve_sendfile_define(napi_env env, napi_value exports);  // src/sendfile.c
-
-NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
+napi_status udp_batch_init(napi_env env, napi_value exports) {
   napi_property_descriptor properties[] = {
       {"open", NULL, Open, NULL, NULL, NULL, napi_enumerable, NULL},
       {"send", NULL, Send, NULL, NULL, NULL, napi_enumerable, NULL},
       {"close", NULL, Close, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   napi_value batch_size;
-  if (napi_create_uint32(env, BATCH, &batch_size) != napi_ok ||
-      napi_define_properties(env, exports, sizeof properties / sizeof properties[0], properties) != napi_ok ||
-      napi_set_named_property(env, exports, "batchSize", batch_size) != napi_ok ||
-      sockserve_sendfile_define(env, exports) != napi_ok)
-    return NULL;
-  return exports;
+  napi_status status = napi_create_uint32(env, BATCH, &batch_size);
+  if (status == napi_ok)
+    status = napi_define_properties(env, exports, sizeof properties / sizeof properties[0], properties);
+  if (status == napi_ok) status = napi_set_named_property(env, exports, "batchSize", batch_size);
+  return status;
 }

@@ -14,11 +14,11 @@
  */
 
 import type dgram from 'node:dgram';
-import { createRequire } from 'node:module';
 import { constants } from 'node:os';
 import type udpNative from '@sockserve/udp-native';
 import { type InetAddress, UDPAddress } from '../address.js';
 import { systemCallError } from '../errors.js';
+import { loadNativeAddon } from './native-addon.js';
 
 /** `@sockserve/udp-native` (an optional peer: its types only, at build time). */
 type UdpNative = udpNative.Addon;
@@ -34,18 +34,10 @@ const FAMILY_IPV6 = 0x10000;
 const PORT_MASK = 0xffff;
 const { EAGAIN, ENOBUFS } = constants.errno;
 
-let native: UdpNative | null | undefined;
-
 /** The addon, loaded once; null when it is not installed, did not build, or this is not Linux. */
 export function loadUdpNative(): UdpNative | null {
-  if (native !== undefined) return native;
-  try {
-    native = createRequire(import.meta.url)('@sockserve/udp-native') as UdpNative | null;
-  } catch {
-    native = null;
-  }
-  if (typeof native?.open !== 'function') native = null;
-  return native;
+  const { addon } = loadNativeAddon();
+  return typeof addon?.open === 'function' ? (addon as UdpNative) : null;
 }
 
 function dgramHandle(socket: dgram.Socket): DgramHandle | undefined {

@@ -5,7 +5,8 @@ import type { RequestHandlerClass } from '../handlers/base-request-handler.js';
 import { optional, validateInteger, validateString } from '../validators.js';
 import type { AddressFamily } from './base-server.js';
 import { type DatagramRequest, DatagramServer, type DatagramServerOptions } from './datagram-server.js';
-import { isDatagramSocketLive, loadUnixDgram, UnixDatagramSocket } from './unix-datagram-socket.js';
+import { isDatagramSocketLive, loadUnixDatagramAddon, UnixDatagramSocket } from './unix-datagram-socket.js';
+import { reportSocketError } from './socket-error.js';
 import { bindUnixPath } from './unix-path.js';
 
 export interface UnixDatagramServerOptions extends DatagramServerOptions {
@@ -14,8 +15,8 @@ export interface UnixDatagramServerOptions extends DatagramServerOptions {
 }
 
 /**
- * A Unix datagram socket server (`AF_UNIX`, `SOCK_DGRAM`), through the optional package `unix-dgram`
- * (constructing one without it throws an error that says what to install). Replies go to the
+ * A Unix datagram socket server (`AF_UNIX`, `SOCK_DGRAM`), through the optional package
+ * `@sockserve/udp-native` (constructing one without it throws an error that says what to install). Replies go to the
  * sender's bound path; an unbound sender cannot be answered.
  */
 export class UnixDatagramServer extends DatagramServer<UnixAddress> {
@@ -29,7 +30,7 @@ export class UnixDatagramServer extends DatagramServer<UnixAddress> {
     options: UnixDatagramServerOptions = {},
   ) {
     if (validateString(path, 'path') === '') throw new TypeError('the Unix socket path must not be empty');
-    loadUnixDgram();
+    loadUnixDatagramAddon();
     super(new UnixSocketAddress(path), RequestHandlerClass, options);
     this.mode = optional(options.mode, undefined, (v, n) => validateInteger(v, n, 0, 0o7777), 'mode');
   }
@@ -43,6 +44,7 @@ export class UnixDatagramServer extends DatagramServer<UnixAddress> {
     const { path } = this.serverAddress;
     const socket = await bindUnixPath(path, () => UnixDatagramSocket.bind(path), isDatagramSocketLive);
     socket.onMessage((packet, senderPath) => this.receive(packet, new UnixSocketAddress(senderPath)));
+    socket.onError((error) => reportSocketError(this, formatAddress(this.serverAddress), error));
     this.socket = socket;
     if (this.mode !== undefined) await chmod(path, this.mode);
   }
@@ -50,7 +52,7 @@ export class UnixDatagramServer extends DatagramServer<UnixAddress> {
   protected override async closeSocket(): Promise<void> {
     if (this.socket === undefined) return;
     await this.socket.close();
-    // unix-dgram leaves the socket file behind; the server that made it removes it.
+    // Closing leaves the socket file behind; the server that made it removes it.
     await unlink(this.serverAddress.path).catch(() => {});
   }
 

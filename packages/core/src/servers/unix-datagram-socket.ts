@@ -1,75 +1,36 @@
 /**
- * Unix datagram sockets (AF_UNIX / SOCK_DGRAM). Node.js has none built in, so this wraps the optional
- * native package `unix-dgram` in a small promise-based socket.
+ * Unix datagram sockets (AF_UNIX / SOCK_DGRAM). Node.js has none built in, so this wraps the native
+ * part of the optional package `@sockserve/udp-native` (prebuilt for linux-x64, built from source
+ * at install on other POSIX systems) in a small promise-based socket.
  *
- * Facts about `unix-dgram` 2.0.x that shape this file (see its lib/unix_dgram.js and src/unix_dgram.cc):
- * - Everything is synchronous: `bind` emits 'error'/'listening' and `send` calls its callback before
- *   returning. Error codes are negative errno numbers (e.g. -98), not names.
- * - It receives into a fixed 65536-byte buffer and does not check MSG_TRUNC, so longer datagrams arrive
- *   silently cut to 65536 bytes ({@link UNIX_DGRAM_MAX_RECEIVE_SIZE}). Sending is bounded by the socket's
- *   SO_SNDBUF (EMSGSIZE above about `net.core.wmem_default` - 32 bytes).
- * - The sender's path is `null` when the sender is unbound (or abstract); we report it as ''.
- * - Its 'congestion'/'writable' events exist only for connected sockets. An unconnected `sendto` to a full
- *   receiver (Linux: more than `net.unix.max_dgram_qlen` queued datagrams) or with our own send buffer full
- *   just fails with EAGAIN, and poll(2) cannot tell when the receiver drains, so we retry with a short backoff.
- * - `bind` truncates paths to the sun_path size without an error, so we check the length first.
- * - An open socket keeps the event loop alive (there is no unref), and closing the same one twice
- *   aborts the process (a C++ assert), hence the idempotent {@link UnixDatagramSocket.close}.
+ * Facts about the addon (src/unix_dgram.c there) that shape this file:
+ * - Every call is synchronous and returns 0 or a negative errno (libuv's codes), never throws for a
+ *   system error.
+ * - It receives into a 65536-byte buffer, so longer datagrams arrive cut to that size
+ *   ({@link UNIX_DGRAM_MAX_RECEIVE_SIZE}). Sending is bounded by the socket's SO_SNDBUF (EMSGSIZE above
+ *   about `net.core.wmem_default` - 32 bytes on Linux).
+ * - The sender's path is '' when the sender is unbound (or abstract).
+ * - An unconnected `sendto` to a full receiver (Linux: more than `net.unix.max_dgram_qlen` queued
+ *   datagrams) or with our own send buffer full fails with EAGAIN, and poll(2) cannot tell when the
+ *   receiver drains, so we retry with a short backoff.
+ * - A bound socket reads from the moment it is bound and keeps the event loop alive until closed; a
+ *   send-only socket does not.
  */
 
 import { Buffer } from 'node:buffer';
-import { createRequire } from 'node:module';
+import type udpNative from '@sockserve/udp-native';
 import {
   ConnectionClosedError,
   ErrorCodes,
-  errnoName,
   invalidType,
   invalidValue,
   SockserveError,
   systemCallError,
 } from '../errors.js';
+import { loadNativeAddon } from '../io/native-addon.js';
 
-/** What `unix-dgram` passes as the second argument of 'message'. */
-export interface UnixDgramRemoteInfo {
-  size: number;
-  /** The sender's bound path, or `null` when the sender is unbound. */
-  path: string | null;
-}
-
-/** The error `unix-dgram` reports: `code` and `errno` are a negative errno number (e.g. -111). */
-export interface UnixDgramRawError extends Error {
-  code: number;
-  errno?: number;
-  syscall?: string;
-}
-
-/** The part of a `unix-dgram` socket that sockserve uses. */
-export interface UnixDgramRawSocket {
-  fd: number;
-  on(event: 'message', listener: (message: Buffer, rinfo: UnixDgramRemoteInfo) => void): this;
-  on(event: 'error', listener: (error: UnixDgramRawError) => void): this;
-  removeListener(event: 'error', listener: (error: UnixDgramRawError) => void): this;
-  removeAllListeners(event?: string): this;
-  bind(path: string): void;
-  /** Sets the default destination; synchronous: emits 'error' (e.g. ECONNREFUSED) or 'connect'. */
-  connect(path: string): void;
-  send(
-    buffer: Buffer,
-    offset: number,
-    length: number,
-    path: string,
-    callback: (error?: UnixDgramRawError) => void,
-  ): void;
-  close(): void;
-}
-
-/** The `unix-dgram` module (it ships no types). */
-export interface UnixDgramModule {
-  createSocket(
-    type: 'unix_dgram',
-    listener?: (message: Buffer, rinfo: UnixDgramRemoteInfo) => void,
-  ): UnixDgramRawSocket;
-}
+type UnixDgramAddon = udpNative.UnixDgramAddon;
+type UnixHandle = udpNative.UnixHandle;
 
 /** A system error in Node's style: `code` is the errno name, `path` the socket path it concerns. */
 export interface UnixDatagramSystemError extends Error {
@@ -79,47 +40,43 @@ export interface UnixDatagramSystemError extends Error {
   path: string;
 }
 
-/** Receive buffer size of `unix-dgram`: longer datagrams arrive silently truncated to this many bytes. */
+/** Bytes read per datagram: longer datagrams arrive silently truncated to this many bytes. */
 export const UNIX_DGRAM_MAX_RECEIVE_SIZE = 65536;
 
-/** Longest socket path `unix-dgram` passes on unchanged, in bytes (sun_path minus its NUL). */
+/** Longest socket path, in bytes (sun_path minus its NUL). */
 const MAX_PATH_BYTES = process.platform === 'linux' ? 107 : 103;
 
-const INSTALL_HINT = 'npm install-scripts approve unix-dgram';
+const INSTALL_HINT =
+  'npm install @sockserve/udp-native (prebuilt for linux-x64; elsewhere it compiles at install, ' +
+  'which needs python3, make and a C compiler, and npm 11+ runs once approved: ' +
+  'npm install-scripts approve @sockserve/udp-native && npm rebuild @sockserve/udp-native)';
 
-let cachedModule: UnixDgramModule | undefined;
-
-/** Loads the optional package `unix-dgram` (once), or throws an UNSUPPORTED error that says how to install it. */
-export function loadUnixDgram(): UnixDgramModule {
-  if (cachedModule !== undefined) return cachedModule;
-  let loaded: UnixDgramModule;
-  try {
-    loaded = createRequire(import.meta.url)('unix-dgram') as UnixDgramModule;
-  } catch (error) {
-    const code = (error as { code?: unknown } | null)?.code;
-    const text = error instanceof Error ? error.message : String(error);
-    const missing = code === 'MODULE_NOT_FOUND' && /['"]unix-dgram['"]/.test(text);
-    throw new SockserveError(
-      ErrorCodes.UNSUPPORTED,
-      missing
-        ? 'Unix datagram sockets need the optional package "unix-dgram": npm install unix-dgram ' +
-            `(it builds a native addon, so approve its install script if npm asks: ${INSTALL_HINT})`
-        : 'Unix datagram sockets need the optional package "unix-dgram", which is installed but its native ' +
-            `addon did not load (${text.split('\n')[0]}): approve and run its install script ` +
-            `(${INSTALL_HINT} && npm rebuild unix-dgram; building needs python3, make and a C++ compiler)`,
-      { cause: error },
-    );
+/**
+ * Returns the Unix datagram part of `@sockserve/udp-native`, or throws an UNSUPPORTED error that says
+ * what is missing and how to install it (`cause`: the error from loading the package).
+ */
+export function loadUnixDatagramAddon(): UnixDgramAddon {
+  if (process.platform === 'win32') {
+    throw new SockserveError(ErrorCodes.UNSUPPORTED, 'Unix datagram sockets are not available on Windows');
   }
-  if (typeof loaded?.createSocket !== 'function') {
-    throw new SockserveError(ErrorCodes.UNSUPPORTED, 'the package "unix-dgram" has no createSocket()');
-  }
-  cachedModule = loaded;
-  return loaded;
+  const { addon, error } = loadNativeAddon();
+  if (typeof addon?.unixSocket === 'function') return addon;
+  const text = error?.message.split('\n')[0] ?? 'it has no Unix datagram functions';
+  const missing =
+    (error as { code?: unknown } | undefined)?.code === 'MODULE_NOT_FOUND' &&
+    /@sockserve\/udp-native['"]/.test(text);
+  throw new SockserveError(
+    ErrorCodes.UNSUPPORTED,
+    missing
+      ? `Unix datagram sockets need the optional package "@sockserve/udp-native": ${INSTALL_HINT}`
+      : `Unix datagram sockets need the optional package "@sockserve/udp-native", which is installed but its ` +
+          `native addon did not load (${text}): ${INSTALL_HINT}`,
+    { cause: error },
+  );
 }
 
-function systemError(syscall: string, raw: unknown, path: string): UnixDatagramSystemError {
-  const rawCode = (raw as { code?: unknown } | null)?.code;
-  return systemCallError(syscall, rawCode, path, { path }, { cause: raw });
+function systemError(syscall: string, code: number | string, path: string): UnixDatagramSystemError {
+  return systemCallError(syscall, code, path, { path });
 }
 
 function checkPath(path: unknown): asserts path is string {
@@ -128,22 +85,12 @@ function checkPath(path: unknown): asserts path is string {
     throw invalidValue('path', 'a non-empty path without NUL bytes', path);
 }
 
-function createRaw(): UnixDgramRawSocket {
-  try {
-    return loadUnixDgram().createSocket('unix_dgram');
-  } catch (error) {
-    if (SockserveError.isInstance(error)) throw error;
-    if (error instanceof Error && /not available on this platform/.test(error.message)) {
-      throw new SockserveError(
-        ErrorCodes.UNSUPPORTED,
-        'Unix datagram sockets are not available on this platform',
-        {
-          cause: error,
-        },
-      );
-    }
-    throw systemError('socket', error, '');
-  }
+/** Opens a socket: the addon and its handle. */
+function createRaw(): { addon: UnixDgramAddon; handle: UnixHandle } {
+  const addon = loadUnixDatagramAddon();
+  const handle = addon.unixSocket();
+  if (typeof handle === 'number') throw systemError('socket', handle, '');
+  return { addon, handle };
 }
 
 type SendResult = 'sent' | 'again' | UnixDatagramSystemError;
@@ -166,24 +113,37 @@ const RETRY_DELAYS_MS = [0, 1, 2, 4, 8, 16];
 
 /**
  * A Unix datagram socket with promises. Create a receiving one with {@link UnixDatagramSocket.bind},
- * or a send-only one with {@link UnixDatagramSocket.create}. Close it when done: an open socket keeps
+ * or a send-only one with {@link UnixDatagramSocket.create}. Close it when done: a bound socket keeps
  * the process alive. The socket file is left in place on close.
  */
 export class UnixDatagramSocket {
-  readonly #raw: UnixDgramRawSocket;
+  readonly #addon: UnixDgramAddon;
+  readonly #handle: UnixHandle;
   readonly #path: string | undefined;
   readonly #listeners = new Set<(packet: Buffer, senderPath: string) => void>();
+  readonly #errorListeners = new Set<(error: UnixDatagramSystemError) => void>();
   /** Sends waiting for EAGAIN to clear, per destination, so each destination gets its datagrams in order. */
   readonly #queues = new Map<string, SendQueue>();
   #closed = false;
 
-  private constructor(raw: UnixDgramRawSocket, path: string | undefined) {
-    this.#raw = raw;
+  private constructor(raw: { addon: UnixDgramAddon; handle: UnixHandle }, path: string | undefined) {
+    this.#addon = raw.addon;
+    this.#handle = raw.handle;
     this.#path = path;
-    raw.on('message', (message, rinfo) => {
-      const sender = rinfo?.path ?? '';
-      for (const listener of this.#listeners) listener(message, sender);
-    });
+  }
+
+  /** Starts reading (a bound socket); returns 0 or a negative errno. */
+  #receive(): number {
+    return this.#addon.unixReceive(
+      this.#handle,
+      (message, sender) => {
+        for (const listener of this.#listeners) listener(message, sender);
+      },
+      (code) => {
+        const error = systemError('recvfrom', code, this.#path ?? '');
+        for (const listener of this.#errorListeners) listener(error);
+      },
+    );
   }
 
   /**
@@ -199,19 +159,9 @@ export class UnixDatagramSocket {
       );
     }
     const raw = createRaw();
-    let failure: unknown;
-    const onError = (error: UnixDgramRawError): void => {
-      failure = error;
-    };
-    raw.on('error', onError);
-    try {
-      raw.bind(path); // synchronous: emits 'error' or 'listening' before returning
-    } catch (error) {
-      failure = error;
-    }
-    raw.removeListener('error', onError);
-    if (failure !== undefined) {
-      raw.close();
+    const failure = raw.addon.unixBind(raw.handle, path);
+    if (failure !== 0) {
+      raw.addon.unixClose(raw.handle);
       const cause = systemError('bind', failure, path);
       const inUse = cause.code === 'EADDRINUSE';
       throw new SockserveError(
@@ -220,7 +170,18 @@ export class UnixDatagramSocket {
         { cause },
       );
     }
-    return new UnixDatagramSocket(raw, path);
+    const socket = new UnixDatagramSocket(raw, path);
+    const reading = socket.#receive();
+    if (reading !== 0) {
+      await socket.close();
+      const cause = systemError('poll', reading, path);
+      throw new SockserveError(
+        ErrorCodes.BIND_FAILED,
+        `cannot read the Unix datagram socket bound to ${path} (${cause.code})`,
+        { cause },
+      );
+    }
+    return socket;
   }
 
   /**
@@ -255,6 +216,17 @@ export class UnixDatagramSocket {
   }
 
   /**
+   * Calls `listener` with a failed read of a bound socket (a system error naming the socket's path;
+   * such errors are rare). Returns an unsubscribe function.
+   */
+  onError(listener: (error: UnixDatagramSystemError) => void): () => void {
+    this.#errorListeners.add(listener);
+    return () => {
+      this.#errorListeners.delete(listener);
+    };
+  }
+
+  /**
    * Sends one datagram to `path`. Resolves once the kernel took it. When the receiver's queue (or our send
    * buffer) is full, waits and retries, keeping the order of datagrams per destination. Rejects with a
    * system error naming the path (`code` ENOENT when nothing is there, ECONNREFUSED when no one is bound
@@ -276,7 +248,7 @@ export class UnixDatagramSocket {
       );
     }
     if (Buffer.byteLength(path) > MAX_PATH_BYTES) {
-      return Promise.reject(systemError('sendto', { code: 'ENAMETOOLONG' }, path));
+      return Promise.reject(systemError('sendto', 'ENAMETOOLONG', path));
     }
     const buffer = Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
     const queue = this.#queues.get(path);
@@ -312,26 +284,18 @@ export class UnixDatagramSocket {
         );
       }
     }
-    this.#raw.removeAllListeners('message');
-    this.#raw.close(); // must run once only: unix-dgram aborts the process on a second close
+    this.#errorListeners.clear();
+    this.#addon.unixClose(this.#handle);
   }
 
   #trySend(buffer: Buffer, path: string): SendResult {
-    let result = 'sent' as SendResult;
-    try {
-      this.#raw.send(buffer, 0, buffer.length, path, (error) => {
-        if (error == null) return;
-        const code = errnoName(error.code);
-        // code 1 is unix-dgram's 'congestion' (connected sockets only); EAGAIN/ENOBUFS mean "queue full".
-        result =
-          error.code === 1 || code === 'EAGAIN' || code === 'EWOULDBLOCK' || code === 'ENOBUFS'
-            ? 'again'
-            : systemError('sendto', error, path);
-      });
-    } catch (error) {
-      result = systemError('sendto', error, path);
-    }
-    return result;
+    const result = this.#addon.unixSendTo(this.#handle, buffer, path);
+    if (result === 0) return 'sent';
+    const error = systemError('sendto', result, path);
+    // EAGAIN/ENOBUFS mean "the receiver's queue or our send buffer is full": retry.
+    return error.code === 'EAGAIN' || error.code === 'EWOULDBLOCK' || error.code === 'ENOBUFS'
+      ? 'again'
+      : error;
   }
 
   #scheduleRetry(path: string, queue: SendQueue): void {
@@ -373,20 +337,10 @@ export class UnixDatagramSocket {
  * nothing); false for a stale socket file (ECONNREFUSED) or a missing one.
  */
 export function isDatagramSocketLive(path: string): Promise<boolean> {
-  const raw = createRaw();
-  let failure: unknown;
-  const onError = (error: UnixDgramRawError): void => {
-    failure = error;
-  };
-  raw.on('error', onError);
-  try {
-    raw.connect(path); // synchronous, like bind
-  } catch (error) {
-    failure = error;
-  }
-  raw.removeListener('error', onError);
-  raw.close();
-  if (failure === undefined) return Promise.resolve(true);
-  const code = systemError('connect', failure, path).code;
+  const { addon, handle } = createRaw();
+  const result = addon.unixConnect(handle, path);
+  addon.unixClose(handle);
+  if (result === 0) return Promise.resolve(true);
+  const code = systemError('connect', result, path).code;
   return Promise.resolve(code !== 'ECONNREFUSED' && code !== 'ENOENT');
 }

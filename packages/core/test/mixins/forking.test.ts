@@ -15,6 +15,7 @@ import {
   ForkingUnixStreamServer,
 } from '@sockserve/core';
 import { describe, expect, it } from 'vitest';
+import { itUnixDgram } from '../../../../test-support/native.js';
 import {
   childProcessesOf,
   connect,
@@ -175,7 +176,7 @@ describe('other forking server classes', () => {
     for (let i = 0; i < 3; i++) expect(await udpRoundTrip(server.serverAddress, TEST_STR)).toEqual(TEST_STR);
   });
 
-  it('ForkingUnixDatagramServer echoes three times', async () => {
+  itUnixDgram('ForkingUnixDatagramServer echoes three times', async () => {
     using dir = tempDir();
     const path = dir.file('fork-dgram.sock');
     await using server = await serving(

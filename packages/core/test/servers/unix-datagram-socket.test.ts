@@ -2,9 +2,10 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describeUnixDgram } from '../../../../test-support/native.js';
 import { ErrorCodes, SockserveError } from '../../src/errors.js';
 import {
-  loadUnixDgram,
+  loadUnixDatagramAddon,
   UNIX_DGRAM_MAX_RECEIVE_SIZE,
   UnixDatagramSocket,
 } from '../../src/servers/unix-datagram-socket.js';
@@ -36,7 +37,7 @@ function collect(socket: UnixDatagramSocket): { all: Received[]; next: (n: numbe
   return { all, next };
 }
 
-describe.skipIf(process.platform === 'win32')('UnixDatagramSocket', () => {
+describeUnixDgram('UnixDatagramSocket', () => {
   let dir: string;
   const open: UnixDatagramSocket[] = [];
 
@@ -61,8 +62,8 @@ describe.skipIf(process.platform === 'win32')('UnixDatagramSocket', () => {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  it('loads unix-dgram once and caches it', () => {
-    expect(loadUnixDgram()).toBe(loadUnixDgram());
+  it('loads the addon of @sockserve/udp-native once and caches it', () => {
+    expect(loadUnixDatagramAddon()).toBe(loadUnixDatagramAddon());
   });
 
   it('round-trips a datagram with the sender path and replies to the sender', async () => {
@@ -117,7 +118,7 @@ describe.skipIf(process.platform === 'win32')('UnixDatagramSocket', () => {
     }
   });
 
-  it(`truncates received datagrams longer than ${UNIX_DGRAM_MAX_RECEIVE_SIZE} bytes (unix-dgram limit)`, async () => {
+  it(`truncates received datagrams longer than ${UNIX_DGRAM_MAX_RECEIVE_SIZE} bytes (the receive buffer)`, async () => {
     const server = await bind('server');
     const received = collect(server);
     const client = create();
@@ -208,7 +209,7 @@ describe.skipIf(process.platform === 'win32')('UnixDatagramSocket', () => {
   });
 });
 
-describe('loadUnixDgram without unix-dgram', () => {
+describe('loadUnixDatagramAddon without @sockserve/udp-native', () => {
   afterEach(() => {
     vi.doUnmock('node:module');
     vi.resetModules();
@@ -224,7 +225,7 @@ describe('loadUnixDgram without unix-dgram', () => {
     const fresh = await import('../../src/servers/unix-datagram-socket.js');
     return (() => {
       try {
-        return fresh.loadUnixDgram();
+        return fresh.loadUnixDatagramAddon();
       } catch (error) {
         return error;
       }
@@ -232,21 +233,23 @@ describe('loadUnixDgram without unix-dgram', () => {
   }
 
   it('throws UNSUPPORTED saying how to install it when it is missing', async () => {
-    const missing = Object.assign(new Error("Cannot find module 'unix-dgram'"), { code: 'MODULE_NOT_FOUND' });
+    const missing = Object.assign(new Error("Cannot find module '@sockserve/udp-native'"), {
+      code: 'MODULE_NOT_FOUND',
+    });
     const error = await loadWith(missing);
     expect(SockserveError.isInstance(error)).toBe(true);
     expect(error).toMatchObject({ code: ErrorCodes.UNSUPPORTED, cause: missing });
-    expect((error as Error).message).toContain('npm install unix-dgram');
-    expect((error as Error).message).toContain('npm install-scripts approve unix-dgram');
+    expect((error as Error).message).toContain('npm install @sockserve/udp-native');
+    expect((error as Error).message).toContain('npm install-scripts approve @sockserve/udp-native');
   });
 
   it('throws UNSUPPORTED when its native addon does not load', async () => {
-    const broken = new Error('Could not locate the bindings file. Tried:\n → /x/unix_dgram.node');
+    const broken = new Error('No native build was found for platform=freebsd arch=x64\n    loaded from: /x');
     const error = await loadWith(broken);
     expect(error).toMatchObject({ code: ErrorCodes.UNSUPPORTED, cause: broken });
     expect((error as Error).message).toContain(
-      'native addon did not load (Could not locate the bindings file',
+      'native addon did not load (No native build was found for platform=freebsd arch=x64)',
     );
-    expect((error as Error).message).toContain('npm rebuild unix-dgram');
+    expect((error as Error).message).toContain('npm rebuild @sockserve/udp-native');
   });
 });

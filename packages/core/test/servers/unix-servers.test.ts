@@ -1,7 +1,9 @@
 /** Unix socket paths: stale files are replaced, live servers and other files are never touched. */
 import { spawnSync } from 'node:child_process';
 import { existsSync, statSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
+import { describeUnixDgram } from '../../../../test-support/native.js';
 import {
   DatagramRequestHandler,
   ErrorCodes,
@@ -27,13 +29,17 @@ class DatagramEchoHandler extends DatagramRequestHandler {
   }
 }
 
-/** Leaves a socket file behind the way a killed server does: bound by a process that exits without cleanup. */
+/**
+ * Leaves a socket file behind the way a killed server does: bound by a Node.js process that exits
+ * without cleanup (a stream socket through node:net, a datagram one through @sockserve/udp-native).
+ */
 function leaveStaleSocket(path: string, kind: 'stream' | 'dgram'): void {
-  const type = kind === 'stream' ? 'SOCK_STREAM' : 'SOCK_DGRAM';
-  const result = spawnSync('python3', [
-    '-c',
-    `import socket; s = socket.socket(socket.AF_UNIX, socket.${type}); s.bind(${JSON.stringify(path)})`,
-  ]);
+  const bind =
+    kind === 'stream'
+      ? `require('node:net').createServer().listen(${JSON.stringify(path)}, () => process.exit(0))`
+      : `const a = require(${JSON.stringify(createRequire(import.meta.url).resolve('@sockserve/udp-native'))});` +
+        `process.exit(a.unixBind(a.unixSocket(), ${JSON.stringify(path)}) === 0 ? 0 : 1)`;
+  const result = spawnSync(process.execPath, ['-e', bind]);
   expect(result.status).toBe(0);
   expect(statSync(path).isSocket()).toBe(true);
 }
@@ -80,7 +86,7 @@ describe('UnixStreamServer paths', () => {
   });
 });
 
-describe('UnixDatagramServer paths', () => {
+describeUnixDgram('UnixDatagramServer paths', () => {
   it('removes a stale socket file and serves', async () => {
     using dir = tempDir();
     const path = dir.file('stale.sock');
