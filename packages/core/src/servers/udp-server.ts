@@ -9,8 +9,8 @@ import { assertReusePort } from '../node-features.js';
 import { optional, validateBoolean, validateInteger } from '../validators.js';
 import type { AddressFamily } from './base-server.js';
 import { type DatagramRequest, DatagramServer, type DatagramServerOptions } from './datagram-server.js';
-import { fdOf, isListeningDescriptor, type ListeningDescriptor, listeningFd } from './socket-fd.js';
 import { reportSocketError } from './socket-error.js';
+import { fdOf, isListeningDescriptor, type ListeningDescriptor, listeningFd } from './socket-fd.js';
 import { inetBindAddress } from './tcp-server.js';
 
 export interface UDPServerOptions extends DatagramServerOptions {

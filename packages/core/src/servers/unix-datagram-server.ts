@@ -5,8 +5,8 @@ import type { RequestHandlerClass } from '../handlers/base-request-handler.js';
 import { optional, validateInteger, validateString } from '../validators.js';
 import type { AddressFamily } from './base-server.js';
 import { type DatagramRequest, DatagramServer, type DatagramServerOptions } from './datagram-server.js';
-import { isDatagramSocketLive, loadUnixDatagramAddon, UnixDatagramSocket } from './unix-datagram-socket.js';
 import { reportSocketError } from './socket-error.js';
+import { isDatagramSocketLive, loadUnixDatagramAddon, UnixDatagramSocket } from './unix-datagram-socket.js';
 import { bindUnixPath } from './unix-path.js';
 
 export interface UnixDatagramServerOptions extends DatagramServerOptions {
