@@ -22,10 +22,6 @@ describe('bad usage exits 2 with one line and the usage hint', () => {
     [['chat', '--transport', 'udp'], 'the chat needs a stream transport (tcp or unix), not udp'],
     [['echo', '--transport', 'unix'], '--transport unix needs --path PATH'],
     [['frobnicate'], "unknown command 'frobnicate'"],
-    [
-      ['chat', '--hub', 'redis'],
-      '--hub redis is not available yet (@sockserve/redis is not released); use --hub memory',
-    ],
   ])('%j', async (argv, message) => {
     const result = await runCli(argv);
     expect(result.code).toBe(2);

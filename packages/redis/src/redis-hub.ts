@@ -170,10 +170,16 @@ export class RedisHub implements ChatHub {
     return new Promise((resolve) => this.#readyWaiters.push(resolve));
   }
 
+  /**
+   * Registers a session (see `ChatHub.connect`). While Redis is unreachable it waits up to
+   * `callTimeout` for it, then rejects with `ChatHubUnavailableError`.
+   */
   async connect(sink: ChatSink): Promise<ChatWelcome> {
     if (typeof sink !== 'object' || sink === null || typeof sink.deliver !== 'function') {
       throw new TypeError('connect(sink): sink must have deliver(text) and close(reason)');
     }
+    // A client that arrives while Redis is (re)connecting waits for it, up to callTimeout.
+    if (!this.#available && !this.#ended) await this.#readyWithin(this.#callTimeoutMs);
     this.#check();
     const id = `${this.nodeId}:${this.#nextSession++}`;
     const session: LocalSession = { id, sink, nick: '', room: '', roomKey: undefined, ended: false };
@@ -344,6 +350,18 @@ export class RedisHub implements ChatHub {
   }
 
   // ---- internals -----------------------------------------------------------------------------
+
+  /** Resolves when the hub is available or after `ms`, whichever comes first. */
+  #readyWithin(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      timer.unref();
+      void this.ready().then(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
 
   #session(id: ChatSessionId): LocalSession {
     const session = this.#sessions.get(id);

@@ -38,7 +38,7 @@ describe('RedisHub options and availability', () => {
 
   it('rejects calls with ChatHubUnavailableError while Redis cannot be reached', async () => {
     const port = await freePort(); // nothing listens there
-    const hub = new RedisHub({ url: `redis://127.0.0.1:${port}` });
+    const hub = new RedisHub({ url: `redis://127.0.0.1:${port}`, callTimeout: 0.3 });
     try {
       expect(hub.available).toBe(false);
       const sink = { deliver() {}, close() {} };
