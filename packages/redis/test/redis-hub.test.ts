@@ -4,8 +4,9 @@
  * node, a node that quits takes its users out, and a hub without Redis is unavailable, not broken.
  */
 import { ChatHubUnavailableError } from '@sockserve/handlers';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LineClient } from '../../handlers/test/helpers.js';
+import { LineClient, until } from '../../handlers/test/helpers.js';
 import { RedisHub } from '../src/index.js';
 import { type ChatNodes, startNodes } from './chat-nodes.js';
 import { describeRedis, EXTERNAL_URL, freePort, HAS_REDIS_SERVER, RedisServer } from './redis-server.js';
@@ -156,6 +157,37 @@ describeRedis('RedisHub across nodes', () => {
       expect(seenByBob).toEqual(own);
     } finally {
       for (const client of clients) client.destroy();
+      await chat.close();
+    }
+  });
+
+  it('a network blip: users stay, a user who left meanwhile is removed once Redis is back, no state is lost', async () => {
+    // Slow reconnection (1 s) so that the blip lasts long enough to act during it.
+    const chat = await startNodes(url, 2, {}, { redis: { retryStrategy: () => 1000 } });
+    const [alice, bob, carol] = (await users(chat, 'alice', 'bob', 'carol')) as [
+      LineClient,
+      LineClient,
+      LineClient,
+    ];
+    const admin = new Redis(url);
+    try {
+      // alice and carol on node 0, bob on node 1.
+      await admin.call('CLIENT', 'KILL', 'TYPE', 'normal');
+      await admin.call('CLIENT', 'KILL', 'TYPE', 'pubsub');
+      await until(() => chat.nodes.every((node) => !node.hub.available), 'the nodes to lose Redis');
+      bob.destroy(); // leaves while its node cannot reach Redis
+      alice.sendLine('anyone?');
+      expect(await alice.line()).toBe('! chat is temporarily unavailable');
+      await Promise.all(chat.nodes.map((node) => node.hub.ready()));
+      expect(await alice.line()).toBe('-- bob left #lobby (connection closed)');
+      expect(await carol.line()).toBe('-- bob left #lobby (connection closed)');
+      alice.sendLine('/who');
+      expect(await alice.line()).toBe('-- online in #lobby: alice, carol');
+      alice.sendLine('still one chat');
+      expect(await carol.line()).toBe('<alice> still one chat');
+    } finally {
+      admin.disconnect();
+      for (const client of [alice, bob, carol]) client.destroy();
       await chat.close();
     }
   });
