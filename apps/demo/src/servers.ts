@@ -28,7 +28,8 @@ import {
   MemoryHub,
   ProcessHub,
 } from '@sockserve/handlers';
-import { type ChatSettings, type ServerSettings, type Transport, UsageError } from './cli.js';
+import { RedisHub } from '@sockserve/redis';
+import type { ChatSettings, ServerSettings, Transport } from './cli.js';
 
 export type AnyServer = BaseServer<any, any, any>;
 
@@ -85,16 +86,12 @@ export function createEchoServer(settings: ServerSettings, label = 'echo'): Demo
 }
 
 /**
- * The chat server of `settings` (TCP or Unix stream), with its own hub: a `MemoryHub`, or for a
- * forking server the process hub (its broker here in the parent; in each child the handler's default
- * hub is the process hub's client, so users of every child share one chat).
+ * The chat server of `settings` (TCP or Unix stream), with its own hub: a `MemoryHub` (or with
+ * `--hub redis` a `RedisHub`), or for a forking server the process hub (its broker here in the parent,
+ * in front of the RedisHub with `--hub redis`; in each child the handler's default hub is the process
+ * hub's client, so users of every child share one chat).
  */
 export function createChatServer(settings: ServerSettings, chat: ChatSettings, label = 'chat'): DemoServer {
-  if (chat.hub === 'redis') {
-    throw new UsageError(
-      '--hub redis is not available yet (@sockserve/redis is not released); use --hub memory',
-    );
-  }
   const options = {
     maxLineBytes: chat.maxLineBytes,
     maxPendingBytes: chat.maxPendingBytes,
@@ -102,13 +99,29 @@ export function createChatServer(settings: ServerSettings, chat: ChatSettings, l
   };
   if (settings.mode === 'forking') {
     const server = streamServer(settings, ChatHandler.with(options));
+    // With --hub redis, the parent's broker is in front of a RedisHub (never created in a child).
+    const isChild = (server as Partial<ForkingServer>).isChild === true;
+    const redis = chat.hub === 'redis' && !isChild ? redisHub(server, chat.redisUrl) : undefined;
     // This line runs again in every child (entry-script re-execution): there it returns the client.
-    const hub = ProcessHub.attach(server as AnyServer & ForkingServer);
+    const hub = ProcessHub.attach(server as AnyServer & ForkingServer, { hub: redis });
+    return { kind: 'chat', transport: settings.transport, label, server, hub };
+  }
+  if (chat.hub === 'redis') {
+    const hub = new RedisHub({ url: chat.redisUrl });
+    const server = streamServer(settings, ChatHandler.with({ ...options, hub }));
+    server.once('close', () => void hub.quit());
     return { kind: 'chat', transport: settings.transport, label, server, hub };
   }
   const hub = new MemoryHub();
   const server = streamServer(settings, ChatHandler.with({ ...options, hub }));
   return { kind: 'chat', transport: settings.transport, label, server, hub };
+}
+
+/** A RedisHub on `url` (default redis://127.0.0.1:6379) that leaves Redis when `server` closes. */
+function redisHub(server: AnyServer, url: string | undefined): RedisHub {
+  const hub = new RedisHub({ url });
+  server.once('close', () => void hub.quit());
+  return hub;
 }
 
 /** `tcp://127.0.0.1:9999`, `udp://[::1]:9999`, `unix:///tmp/demo.sock`: the server's real address. */

@@ -28,10 +28,6 @@ describe('bad usage exits 2 with one line and the usage hint', () => {
       ['connect', '127.0.0.1', 'notaport'],
       "the PORT argument of 'connect' must be a port number from 0 to 65535, not 'notaport'",
     ],
-    [
-      ['chat', '--hub', 'redis'],
-      '--hub redis is not available yet (@sockserve/redis is not released); use --hub memory',
-    ],
   ])('%j', async (argv, message) => {
     const result = await runCli(argv);
     expect(result.code).toBe(2);

@@ -12,6 +12,7 @@ import {
   type UnixAddress,
 } from '@sockserve/core';
 import type { ChatHub, ChatSink } from './chat-hub.js';
+import { ChatHubUnavailableError } from './chat-hub-unavailable.js';
 import { compareNames, isValidNickname, isValidRoom } from './chat-names.js';
 import * as ChatText from './chat-text.js';
 import { defaultChatHub } from './default-hub.js';
@@ -232,11 +233,21 @@ export class ChatHandler extends StreamRequestHandler {
         messages.push(ChatText.message(this.#nick, line.charCodeAt(0) === SLASH ? line.slice(1) : line));
         continue;
       }
-      if (messages.length > 0) await this.#say(messages);
+      if (messages.length > 0) await this.#orUnavailable(this.#say(messages));
       if (line === TOO_LONG) this.#reply(ChatText.lineTooLong(this.maxLineBytes));
-      else await this.#command(line);
+      else await this.#orUnavailable(this.#command(line));
     }
-    if (messages.length > 0 && this.#stopReason === undefined) await this.#say(messages);
+    if (messages.length > 0 && this.#stopReason === undefined) await this.#orUnavailable(this.#say(messages));
+  }
+
+  /** Waits for a hub call; when the hub is unreachable for now, the sender gets `! chat is temporarily unavailable`. */
+  async #orUnavailable(call: Promise<void>): Promise<void> {
+    try {
+      await call;
+    } catch (error) {
+      if (!ChatHubUnavailableError.isInstance(error)) throw error;
+      this.#reply(ChatText.UNAVAILABLE);
+    }
   }
 
   /** Sends the room messages collected (and empties the list). */

@@ -157,3 +157,6 @@ export function noSuchUser(nick: string): string {
 export function lineTooLong(maxLineBytes: number): string {
   return `! line too long (max ${maxLineBytes} bytes)`;
 }
+
+/** To the sender of a line that needed the hub while it is unreachable (e.g. Redis is restarting). */
+export const UNAVAILABLE = '! chat is temporarily unavailable';

@@ -8,6 +8,7 @@ export type {
   ChatSink,
   ChatWelcome,
 } from './chat-hub.js';
+export { CHAT_HUB_UNAVAILABLE, ChatHubUnavailableError } from './chat-hub-unavailable.js';
 export * as ChatNames from './chat-names.js';
 export * as ChatText from './chat-text.js';
 export { EchoDatagramHandler } from './echo-datagram-handler.js';

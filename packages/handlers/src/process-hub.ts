@@ -24,6 +24,7 @@ import type {
   ChatSink,
   ChatWelcome,
 } from './chat-hub.js';
+import { ChatHubUnavailableError } from './chat-hub-unavailable.js';
 import * as ChatText from './chat-text.js';
 import { MemoryHub } from './memory-hub.js';
 import { invalidType, validateSeconds } from './option-validators.js';
@@ -616,7 +617,11 @@ export class ProcessHubClient implements ChatHub {
           break;
         }
         case 'failure': {
-          const error = new Error(entry.error.message);
+          // An unreachable hub behind the broker (Redis) stays recognisable in the child.
+          const error =
+            entry.error.name === 'ChatHubUnavailableError'
+              ? new ChatHubUnavailableError(entry.error.message)
+              : new Error(entry.error.message);
           error.name = entry.error.name;
           this.#take(entry.id)?.reject(error);
           this.#abandoned.delete(entry.id);

@@ -1,0 +1,1 @@
+export { RedisHub, type RedisHubOptions } from './redis-hub.js';
