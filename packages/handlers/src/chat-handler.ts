@@ -98,10 +98,8 @@ export class ChatHandler extends StreamRequestHandler {
   #nick = '';
   #room = '';
   #stopReason: string | undefined;
-  #wakeStopped: (() => void) | undefined;
-  readonly #stopped: Promise<undefined> = new Promise((resolve) => {
-    this.#wakeStopped = () => resolve(undefined);
-  });
+  /** Ends the read that `#serve()` is waiting for, when a stop comes from outside the read loop. */
+  #wakeReader: (() => void) | undefined;
 
   constructor(request: net.Socket, clientAddress: InetAddress | UnixAddress, server: unknown) {
     super(request, clientAddress, server);
@@ -184,7 +182,7 @@ export class ChatHandler extends StreamRequestHandler {
     while (this.#stopReason === undefined) {
       let next: IteratorResult<Buffer> | undefined;
       try {
-        next = await Promise.race([chunks.next(), this.#stopped]);
+        next = await this.#nextChunk(chunks);
       } catch (error) {
         // A reset, or no data within `timeout`: the client's doing, not an error of the server.
         const timedOut = SockserveError.isInstance(error) && error.code === ErrorCodes.TIMEOUT;
@@ -207,6 +205,25 @@ export class ChatHandler extends StreamRequestHandler {
     }
   }
 
+  /**
+   * The next chunk from the client, or `undefined` when the session is stopped first (by its hub or as
+   * too slow) while the read waits.
+   *
+   * The race is against a promise made for this read only. Racing every read against one promise that
+   * lives as long as the session (a "stopped" promise) would add a reaction to it per chunk, each
+   * holding the chunk it resolved with: every byte a client sent stayed in memory until it left
+   * (200 MiB of lines: 200 MiB retained).
+   */
+  #nextChunk(chunks: AsyncIterator<Buffer>): Promise<IteratorResult<Buffer> | undefined> {
+    const read = chunks.next();
+    const stopped = new Promise<undefined>((resolve) => {
+      this.#wakeReader = () => resolve(undefined);
+    });
+    return Promise.race([read, stopped]).finally(() => {
+      this.#wakeReader = undefined;
+    });
+  }
+
   /** Ends the session with `reason`; `abort` drops unsent output and closes the connection now. */
   #stop(reason: string, abort: boolean): void {
     if (this.#stopReason !== undefined) return;
@@ -215,7 +232,7 @@ export class ChatHandler extends StreamRequestHandler {
       this.#outbox?.close();
       this.connection.destroy();
     }
-    this.#wakeStopped?.();
+    this.#wakeReader?.();
   }
 
   #reply(line: string): void {
