@@ -125,7 +125,7 @@ export class ChatHandler extends StreamRequestHandler {
     return this.#session;
   }
 
-  /** Output not yet handed to the kernel, in bytes. */
+  /** Output not yet handed to the kernel (what the socket has not accepted, plus lines queued this turn), in bytes. */
   get pendingBytes(): number {
     return this.#outbox?.pendingBytes ?? 0;
   }
@@ -224,13 +224,16 @@ export class ChatHandler extends StreamRequestHandler {
     });
   }
 
-  /** Ends the session with `reason`; `abort` drops unsent output and closes the connection now. */
+  /**
+   * Ends the session with `reason`; `abort` drops unsent output and resets the connection now (a TCP
+   * RST where the socket allows it), which frees what the socket and the kernel still held for it.
+   */
   #stop(reason: string, abort: boolean): void {
     if (this.#stopReason !== undefined) return;
     this.#stopReason = reason;
     if (abort) {
       this.#outbox?.close();
-      this.connection.destroy();
+      resetConnection(this.connection);
     }
     this.#wakeReader?.();
   }
@@ -363,6 +366,17 @@ function configure(Base: typeof ChatHandler, options: ChatHandlerOptions): typeo
   }
   Object.defineProperty(ConfiguredChatHandler, 'name', { value: Base.name });
   return ConfiguredChatHandler;
+}
+
+/** Closes `socket` at once with a TCP RST, or destroys it when it is no plain TCP socket (Unix, TLS). */
+function resetConnection(socket: net.Socket): void {
+  if (socket.destroyed) return;
+  try {
+    socket.resetAndDestroy();
+  } catch {
+    // Not a TCP handle (ERR_INVALID_HANDLE_TYPE): destroying drops the queued output just the same.
+    socket.destroy();
+  }
 }
 
 /** The text after the spaces that follow position `from` (which holds a space). */
