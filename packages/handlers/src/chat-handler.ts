@@ -1,5 +1,5 @@
 /**
- * `ChatHandler`: the line chat of `chat-protocol.md` (version 1) for stream servers (TCP, Unix).
+ * `ChatHandler`: the line chat of `chat-protocol.md` (version 1.1) for stream servers (TCP, Unix).
  */
 import type net from 'node:net';
 import { setImmediate as nextTurn } from 'node:timers/promises';
@@ -49,7 +49,8 @@ type Line = string | typeof TOO_LONG;
 /**
  * A chat session per connection, speaking the protocol of `chat-protocol.md`: `guestN` nicknames,
  * rooms (`#lobby` first), `/nick /who /rooms /join /msg /me /quit /help`, the `//` escape, CRLF,
- * UTF-8 with replacement of invalid bytes, `maxLineBytes` and `maxPendingBytes`.
+ * UTF-8 with replacement of invalid bytes, terminal controls in relayed text replaced by U+FFFD,
+ * nicknames compared after NFKC and case folding, `maxLineBytes` and `maxPendingBytes`.
  *
  * ```ts
  * // one MemoryHub per server, default limits:
