@@ -9,7 +9,8 @@ const NICKNAME = /^[\p{L}\p{Nd}_][\p{L}\p{Nd}_-]{0,31}$/u;
 /** `#` and 1 to 32 letters, decimal digits, `_` or `-`. */
 const ROOM = /^#[\p{L}\p{Nd}_-]{1,32}$/u;
 const LETTER = /^\p{L}$/u;
-const ASCII_ONLY = /^[\x00-\x7f]*$/;
+/** Nothing beyond ASCII (a character above U+007F is what makes a name need NFKC and full folding). */
+const NON_ASCII = /[^\p{ASCII}]/u;
 const ASCII_LETTER = /^[A-Za-z]$/;
 
 /**
@@ -259,7 +260,7 @@ export function isValidRoom(name: string): boolean {
 export function nameKey(name: string): string {
   const normalized = name.normalize('NFKC');
   // ASCII: folding is lower-casing, and NFKC changes nothing (the common case, e.g. `guest12`).
-  if (ASCII_ONLY.test(normalized)) return normalized.toLowerCase();
+  if (!NON_ASCII.test(normalized)) return normalized.toLowerCase();
   return normalized.toUpperCase().toLowerCase().normalize('NFKC');
 }
 
