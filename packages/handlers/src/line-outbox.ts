@@ -49,13 +49,42 @@ const FLUSH_BYTES = 256 * 1024;
 /** Outboxes with lines to write at the next flush, in the order they were first queued. */
 let dirty: LineOutbox[] = [];
 let flushScheduled = false;
+/** `performance.now()` before which the next flush waits (0: at the end of the turn). */
+let pausedUntil = 0;
+/** A flush of every dirty outbox that takes at least this long (ms) makes the next one wait. */
+const PACING_MS = 1;
+/** How long that wait is, as a multiple of the time the flush took. */
+const PAUSE_FACTOR = 2;
+
+/**
+ * Writes the lines of every outbox that has some, one write each; normally at the end of the turn
+ * (`setImmediate`). In a large room that costs one system call per member, and a room whose members
+ * each get a line per turn (a join storm: one `-- guestN joined` per turn) would cost as many calls
+ * as members × joins: 5,000 joins, 12.5 million writes. So a flush that took long is followed by a
+ * pause of twice as long: the lines of the turns in between leave together, in one write per member,
+ * and the server spends at most about a third of its time writing (in a room of 5,000 a line waits
+ * up to a few hundred ms). A small room (a flush under `PACING_MS`) is not paced at all.
+ */
+function scheduleFlush(): void {
+  if (flushScheduled) return;
+  flushScheduled = true;
+  const wait = pausedUntil === 0 ? 0 : pausedUntil - performance.now();
+  if (wait > 0) setTimeout(flushDirty, wait);
+  else setImmediate(flushDirty);
+}
 
 function flushDirty(): void {
   const outboxes = dirty;
   dirty = [];
-  flushScheduled = false;
+  // Stays set while flushing: encode() must not schedule another flush before the pause is known.
+  flushScheduled = true;
+  const start = performance.now();
   for (const outbox of outboxes) outbox.flush();
   recent.length = 0;
+  const end = performance.now();
+  pausedUntil = end - start >= PACING_MS ? end + PAUSE_FACTOR * (end - start) : 0;
+  flushScheduled = false;
+  if (dirty.length > 0) scheduleFlush();
 }
 
 /**
@@ -71,11 +100,8 @@ function encode(lines: string[]): Buffer {
   const data = Buffer.from(lines.length === 1 ? `${lines[0]}\n` : `${lines.join('\n')}\n`, 'utf8');
   if (recent.length === RECENT_BATCHES) recent.shift();
   recent.push({ lines, data });
-  // The cache lives for one turn: the next flushDirty() empties it.
-  if (!flushScheduled) {
-    flushScheduled = true;
-    setImmediate(flushDirty);
-  }
+  // The cache lives until the next flushDirty(), which empties it.
+  scheduleFlush();
   return data;
 }
 
@@ -202,10 +228,7 @@ export class LineOutbox {
     if (this.scheduled || this.holding) return;
     this.scheduled = true;
     dirty.push(this);
-    if (!flushScheduled) {
-      flushScheduled = true;
-      setImmediate(flushDirty);
-    }
+    scheduleFlush();
   }
 
   private overflow(): void {
