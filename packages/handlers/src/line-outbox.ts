@@ -56,21 +56,34 @@ const PACING_MS = 1;
 /** How long that wait is, as a multiple of the time the flush took. */
 const PAUSE_FACTOR = 2;
 
+/** Lines queued (by any outbox) since the paced flush last looked: still busy while non-zero. */
+let queuedSinceCheck = 0;
+
 /**
  * Writes the lines of every outbox that has some, one write each; normally at the end of the turn
  * (`setImmediate`). In a large room that costs one system call per member, and a room whose members
- * each get a line per turn (a join storm: one `-- guestN joined` per turn) would cost as many calls
- * as members × joins: 5,000 joins, 12.5 million writes. So a flush that took long is followed by a
- * pause of twice as long: the lines of the turns in between leave together, in one write per member,
- * and the server spends at most about a third of its time writing (in a room of 5,000 a line waits
- * up to a few hundred ms). A small room (a flush under `PACING_MS`) is not paced at all.
+ * each get a line per turn (a join storm: one `-- guestN joined` per turn, as connections are
+ * accepted one per turn) would cost as many calls as members × joins: 5,000 joins, 12.5 million
+ * writes. So after a flush that took long, the next one waits while lines keep coming, turn after
+ * turn, for up to twice as long as that flush took: the lines of those turns leave together, in one
+ * write per member, and the server spends at most about a third of its time writing. A turn that
+ * brings no new line ends the wait at once, so a quiet room is never delayed; a small room (a flush
+ * under `PACING_MS`) is not paced at all.
  */
 function scheduleFlush(): void {
   if (flushScheduled) return;
   flushScheduled = true;
-  const wait = pausedUntil === 0 ? 0 : pausedUntil - performance.now();
-  if (wait > 0) setTimeout(flushDirty, wait);
-  else setImmediate(flushDirty);
+  queuedSinceCheck = 0;
+  setImmediate(pacedFlush);
+}
+
+function pacedFlush(): void {
+  if (queuedSinceCheck > 0 && pausedUntil !== 0 && performance.now() < pausedUntil) {
+    queuedSinceCheck = 0;
+    setImmediate(pacedFlush);
+    return;
+  }
+  flushDirty();
 }
 
 function flushDirty(): void {
@@ -212,6 +225,7 @@ export class LineOutbox {
 
   private added(line: string): void {
     this.queued += line.length + 1;
+    queuedSinceCheck++;
     // Lines queued in this turn are not unsent output yet: they are offered to the socket at the end
     // of the turn, or now once FLUSH_BYTES have piled up. Only lines held for a slow hub call may wait
     // longer; past `maxPendingBytes` + FLUSH_BYTES of them, memory comes first.
