@@ -9,7 +9,7 @@ const NICKNAME = /^[\p{L}\p{Nd}_][\p{L}\p{Nd}_-]{0,31}$/u;
 /** `#` and 1 to 32 letters, decimal digits, `_` or `-`. */
 const ROOM = /^#[\p{L}\p{Nd}_-]{1,32}$/u;
 const LETTER = /^\p{L}$/u;
-/** Nothing beyond ASCII (a character above U+007F is what makes a name need NFKC and full folding). */
+/** A character beyond ASCII: what makes a name need NFKC and full case folding. */
 const NON_ASCII = /[^\p{ASCII}]/u;
 const ASCII_LETTER = /^[A-Za-z]$/;
 
