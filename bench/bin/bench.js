@@ -119,7 +119,8 @@ const WARMUP_RUN_SECONDS = 1;
  * Every server of the scenario once per round, in the same order each round. For load scenarios
  * each server stays up for the whole scenario (started once, one unmeasured warm-up run, then its
  * runs), so runs can be short and rounds many; the idle scenario starts a fresh server for each run,
- * since it measures how much that server's RSS grows.
+ * since it measures how much that server's RSS grows, and so does a scenario marked `freshServer`
+ * (the join storm, whose 5,000 clients leave when a run ends).
  * @param {import('../lib/catalog.js').Scenario} scenario
  * @param {string[]} ids
  * @param {import('../lib/catalog.js').Tools} tools
@@ -141,15 +142,16 @@ async function runScenario(scenario, ids, tools, options) {
   ) => {
     runs.get(id)?.push(result);
     if (result.handler) handlers.set(id, result.handler);
+    const note = typeof result.loadgen?.note === 'string' ? `; ${result.loadgen.note}` : '';
     const shown =
       result.status === 'ok'
-        ? `${formatValue(result.value, scenario.unit)} ${scenario.unit}  (load generator cpu ${Math.round((result.loadgenCpu ?? 0) * 100)}%)`
-        : `${result.status}: ${result.error}`;
+        ? `${formatValue(result.value, scenario.unit)} ${scenario.unit}  (load generator cpu ${Math.round((result.loadgenCpu ?? 0) * 100)}%${note})`
+        : `${result.status}: ${result.error}${note}`;
     log(`[${scenario.id} ${when}] ${id}: ${shown}`);
   };
   const skipped = (/** @type {string} */ id) => runs.get(id)?.some((run) => run.status === 'unavailable');
   try {
-    if (scenario.kind === 'load') {
+    if (scenario.kind === 'load' && !scenario.freshServer) {
       for (const id of ids) {
         const server = launch(spec(id), tools);
         launched.set(id, server);

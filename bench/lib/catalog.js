@@ -159,6 +159,7 @@ export const SERVERS = {
  * @property {string} unit
  * @property {boolean} higherIsBetter
  * @property {'load' | 'idle'} kind
+ * @property {boolean} [freshServer]  a new server for every run, without a warm-up run (the run leaves state behind)
  * @property {(options: { duration: number, warmup: number }) => string[]} loadgen  load generator argv (no port)
  * @property {string[]} servers
  * @property {Target[]} targets
@@ -302,6 +303,21 @@ export const SCENARIOS = [
       { server: 'sockserve-sendfile', baseline: 'net-pipe' },
       { server: 'sockserve-sendfile', baseline: 'python-sendfile' },
     ],
+  },
+  {
+    id: 'joinstorm',
+    title:
+      'Join storm: 5,000 chat clients join one room (256 waiting for their welcome at a time), joins per second until the last welcome',
+    unit: 'joins/s',
+    higherIsBetter: true,
+    kind: 'load',
+    // Every run leaves 5,000 clients leaving behind: each run gets a server of its own.
+    freshServer: true,
+    loadgen: () => ['joinstorm', '--conns', '5000', '--window', '256', '--timeout', '180'],
+    // sockserve only: the raw broadcaster writes every notice to every client at once, 12.5 million
+    // writes for 5,000 joins (1,500 joins already take it about 40 s here).
+    servers: ['sockserve-chat'],
+    targets: [],
   },
   {
     id: 'idle',

@@ -1,7 +1,7 @@
 /*
  * loadgen: the benchmark's load generator (one thread, epoll, non-blocking sockets).
  *
- *   loadgen MODE --port P [options]      MODE: pingpong stream connrate udp chat idle
+ *   loadgen MODE --port P [options]      MODE: pingpong stream connrate udp chat joinstorm idle
  *
  * It verifies every byte it gets back, runs for a bounded time, and prints one JSON line:
  *   {"mode":..., "ok":true|false, "errors":N, "error":"first error", "value":..., "unit":..., ...}
@@ -50,7 +50,8 @@ static double opt_warmup = 0.5;  /* seconds before measuring */
 static double opt_timeout = 60;  /* hard limit for the whole run */
 static long long opt_bytes = 256LL << 20; /* stream: bytes per connection */
 static int opt_senders = 4;      /* chat: clients that send */
-static int opt_window = 16;      /* chat: lines in flight per sender */
+static int opt_window = 16;      /* chat: lines in flight per sender; joinstorm: clients waiting for their welcome */
+static int opt_window_set = 0;
 static double opt_hold = 30;     /* idle: longest hold after establishing */
 static const char *opt_file = NULL; /* download: the file the server sends (written here first) */
 
@@ -613,6 +614,7 @@ typedef struct {
   int fd;
   int id;
   int welcomed;
+  int dropped; /* closed by the server: it gets nothing more */
   char nick[NICK_MAX];
   char buf[CHAT_BUF];
   int len;
@@ -628,6 +630,8 @@ static int chat_n;
 static chatter *chatters;
 static uint64_t chat_sent[MAX_SENDERS], chat_acked[MAX_SENDERS];
 static int *chat_count;           /* [sender][seq % window]: receivers that got it */
+static int *chat_need;            /* [sender][seq % window]: receivers it must reach (clients not dropped) */
+static long chat_dropped = 0;     /* clients the server closed */
 static chat_expected *chat_lines; /* [sender][seq % window]: lines in flight */
 static long chat_delivered = 0, chat_notices = 0, chat_welcomed = 0;
 
@@ -636,6 +640,7 @@ static void chat_send_more(int s) {
   chatter *c = &chatters[s];
   char out[MAX_WINDOW * LINE_MAX];
   int len = 0;
+  if (c->dropped) return;
   if (chat_sent[s] - chat_acked[s] > (uint64_t)opt_window / 2) return;
   while (chat_sent[s] - chat_acked[s] < (uint64_t)opt_window) {
     uint64_t seq = chat_sent[s]++;
@@ -649,6 +654,7 @@ static void chat_send_more(int s) {
     len += n;
     chat_expected *e = &chat_lines[s * opt_window + (int)(seq % (uint64_t)opt_window)];
     e->len = snprintf(e->text, sizeof e->text, "<%s> %.*s", c->nick, n, text);
+    chat_need[s * opt_window + (int)(seq % (uint64_t)opt_window)] = chat_n - 1 - (int)chat_dropped + c->dropped;
   }
   if (len == 0) return;
   /* A window of short lines fits the socket buffer; a short write means the server stopped reading. */
@@ -656,20 +662,40 @@ static void chat_send_more(int s) {
   if (w != len) fail("chat sender %d could not write its lines (%s)", s, w < 0 ? strerror(errno) : "short");
 }
 
+/* Slides sender `s`'s window past every line that reached everyone it must reach, and refills it. */
+static void chat_slide(int s) {
+  while (chat_acked[s] < chat_sent[s]) {
+    int i = s * opt_window + (int)(chat_acked[s] % (uint64_t)opt_window);
+    if (chat_count[i] < chat_need[i]) break;
+    chat_count[i] = 0;
+    chat_acked[s]++;
+  }
+  chat_send_more(s);
+}
+
+/* The server closed client `c`: it is counted as dropped, and the lines it still lacked need it no more. */
+static void chat_drop(chatter *c) {
+  if (c->dropped) return;
+  c->dropped = 1;
+  chat_dropped++;
+  ep_ctl(EPOLL_CTL_DEL, c->fd, 0, NULL);
+  close(c->fd);
+  c->fd = -1;
+  for (int s = 0; s < opt_senders; s++) {
+    if (s == c->id) continue;
+    for (uint64_t seq = c->next[s]; seq < chat_sent[s]; seq++)
+      chat_need[s * opt_window + (int)(seq % (uint64_t)opt_window)]--;
+    chat_slide(s);
+  }
+}
+
 /* Client `c` got line `seq` from sender `s`. */
 static void chat_deliver(chatter *c, int s, uint64_t seq) {
   c->next[s]++;
   if (measuring) chat_delivered++;
-  int *slot = &chat_count[s * opt_window + (int)(seq % (uint64_t)opt_window)];
-  if (++*slot < chat_n - 1) return;
-  /* Everyone has it: slide the window past every fully delivered line. */
-  while (chat_acked[s] < chat_sent[s]) {
-    int *oldest = &chat_count[s * opt_window + (int)(chat_acked[s] % (uint64_t)opt_window)];
-    if (*oldest != chat_n - 1) break;
-    *oldest = 0;
-    chat_acked[s]++;
-  }
-  chat_send_more(s);
+  int i = s * opt_window + (int)(seq % (uint64_t)opt_window);
+  if (++chat_count[i] < chat_need[i]) return;
+  chat_slide(s);
 }
 
 /* A line that is not a room message: the welcome, or a notice. */
@@ -734,12 +760,13 @@ static int chat_consume(chatter *c, const char *data, int avail) {
 static void chat_read(chatter *c) {
   for (;;) {
     ssize_t r = recv(c->fd, c->buf + c->len, (size_t)(CHAT_BUF - c->len), 0);
-    if (r < 0) {
+    if (r < 0 && errno != ECONNRESET) {
       if (errno != EAGAIN) fail("client %d: recv: %s", c->id, strerror(errno));
       return;
     }
-    if (r == 0) {
-      fail("client %d: connection closed by the server", c->id);
+    if (r <= 0) {
+      /* Dropped (a reading client must never be): counted, and the run goes on without it. */
+      chat_drop(c);
       return;
     }
     c->len += (int)r;
@@ -769,6 +796,7 @@ static void run_chat(void) {
   if (opt_window > MAX_WINDOW) opt_window = MAX_WINDOW;
   chatters = calloc((size_t)chat_n, sizeof *chatters);
   chat_count = calloc((size_t)(opt_senders * opt_window), sizeof *chat_count);
+  chat_need = calloc((size_t)(opt_senders * opt_window), sizeof *chat_need);
   chat_lines = calloc((size_t)(opt_senders * opt_window), sizeof *chat_lines);
   double deadline = now() + opt_timeout;
   /* Join one at a time-ish: at most 16 waiting for their welcome. */
@@ -805,10 +833,119 @@ static void run_chat(void) {
     }
   }
   double cpu = (cpu_seconds() - cpu_at_measure) / opt_duration;
-  char extra[200];
-  snprintf(extra, sizeof extra, ",\"count\":%ld,\"clients\":%d,\"senders\":%d,\"window\":%d,\"notices\":%ld",
-           chat_delivered, chat_n, opt_senders, opt_window, chat_notices);
+  if (errors == 0 && chat_dropped > 0) fail("%ld of %d clients were dropped by the server", chat_dropped, chat_n);
+  char extra[300];
+  snprintf(extra, sizeof extra,
+           ",\"count\":%ld,\"clients\":%d,\"senders\":%d,\"window\":%d,\"notices\":%ld,\"dropped\":%ld,"
+           "\"note\":\"%ld of %d clients dropped\"",
+           chat_delivered, chat_n, opt_senders, opt_window, chat_notices, chat_dropped, chat_dropped, chat_n);
   print_result("chat", chat_delivered / opt_duration, "lines/s", opt_duration, cpu, extra);
+}
+
+/* ---- join storm: many clients join one chat room ------------------------------------------- */
+
+/*
+ * `n` clients (default 5000) connect to a chat server as fast as it takes them, at most
+ * `opt_window` (default here 256) waiting for their welcome at a time, and every client reads all
+ * it is sent: its welcome `-- welcome, you are ...`, then a `-- guestN joined #lobby` for each
+ * client that joins after it. Measured: the time from the first connect until the last welcome
+ * (value: joins per second over it), the longest any client waited for its welcome, and the time
+ * until every join notice was delivered (settled: n (n - 1) / 2 of them). A client the server
+ * closes is counted as dropped, and any drop fails the run.
+ */
+typedef struct {
+  int fd;
+  int welcomed;
+  double opened;
+  int head_len;
+  char head[96]; /* the start of the welcome line */
+  long lines;    /* lines received, the welcome included */
+} stormer;
+
+static void run_joinstorm(void) {
+  int n = opt_conns > 0 ? opt_conns : 5000;
+  int window = opt_window_set ? opt_window : 256;
+  stormer *cs = calloc((size_t)n, sizeof *cs);
+  static char buf[65536];
+  long long expected_lines = (long long)n + (long long)n * (n - 1) / 2, lines = 0;
+  int opened = 0, welcomed = 0;
+  long dropped = 0;
+  double max_wait = 0, welcomed_at = 0;
+  cpu_at_measure = cpu_seconds();
+  announce_measuring();
+  double t0 = now(), deadline = t0 + opt_timeout;
+  while (errors == 0 && (welcomed < n || lines < expected_lines)) {
+    while (opened < n && opened - welcomed - dropped < window) {
+      stormer *c = &cs[opened];
+      c->opened = now();
+      c->fd = tcp_connect();
+      if (c->fd < 0) break;
+      ep_ctl(EPOLL_CTL_ADD, c->fd, EPOLLIN, c);
+      opened++;
+    }
+    double t = now();
+    if (t > deadline) {
+      fail("join storm: %d of %d clients welcomed, %lld of %lld lines delivered after %.0f s", welcomed, n,
+           lines, expected_lines, opt_timeout);
+      break;
+    }
+    if (dropped > 0 && opened == n && welcomed + dropped == n) break; /* nothing more will come */
+    struct epoll_event evs[256];
+    int k = epoll_wait(ep, evs, 256, 100);
+    for (int e = 0; e < k && errors == 0; e++) {
+      stormer *c = evs[e].data.ptr;
+      for (;;) {
+        ssize_t r = recv(c->fd, buf, sizeof buf, 0);
+        if (r < 0 && errno == EAGAIN) break;
+        if (r <= 0) {
+          dropped++;
+          ep_ctl(EPOLL_CTL_DEL, c->fd, 0, NULL);
+          close(c->fd);
+          c->fd = -1;
+          break;
+        }
+        const char *at = buf, *end = buf + r;
+        if (!c->welcomed) {
+          const char *nl = memchr(at, '\n', (size_t)(end - at));
+          int take = (int)((nl ? nl : end) - at);
+          if (take > (int)sizeof c->head - c->head_len) take = (int)sizeof c->head - c->head_len;
+          memcpy(c->head + c->head_len, at, (size_t)take);
+          c->head_len += take;
+          if (nl) {
+            static const char prefix[] = "-- welcome, you are ";
+            if (c->head_len < (int)sizeof prefix - 1 || memcmp(c->head, prefix, sizeof prefix - 1) != 0) {
+              fail("join storm: expected a welcome line, got '%.*s'", c->head_len, c->head);
+              break;
+            }
+            c->welcomed = 1;
+            welcomed++;
+            double waited = now() - c->opened;
+            if (waited > max_wait) max_wait = waited;
+            if (welcomed == n) welcomed_at = now();
+          }
+        }
+        for (const char *nl = memchr(at, '\n', (size_t)(end - at)); nl; nl = memchr(nl + 1, '\n', (size_t)(end - nl - 1))) {
+          c->lines++;
+          lines++;
+        }
+        if (r < (ssize_t)sizeof buf) break;
+      }
+    }
+  }
+  double settled_at = now();
+  if (errors == 0 && dropped > 0) fail("join storm: %ld clients dropped by the server", dropped);
+  double cpu = (cpu_seconds() - cpu_at_measure) / (settled_at - t0);
+  double joined_s = (welcomed_at > 0 ? welcomed_at : settled_at) - t0;
+  char extra[400];
+  snprintf(extra, sizeof extra,
+           ",\"clients\":%d,\"window\":%d,\"seconds\":%.3f,\"settled_seconds\":%.3f,\"max_welcome_ms\":%.0f,"
+           "\"dropped\":%ld,\"note\":\"%d joined in %.2f s, all notices in %.2f s, longest wait for a welcome %.0f ms, %ld dropped\"",
+           n, window, joined_s, settled_at - t0, max_wait * 1000, dropped, welcomed, joined_s, settled_at - t0,
+           max_wait * 1000, dropped);
+  print_result("joinstorm", welcomed / joined_s, "joins/s", settled_at - t0, cpu, extra);
+  for (int i = 0; i < n; i++)
+    if (cs[i].fd > 0) close(cs[i].fd);
+  free(cs);
 }
 
 /* ---- idle: open n connections, one verified echo each, then hold them ---------------------- */
@@ -973,7 +1110,7 @@ static void run_download(void) {
 
 static void usage(void) {
   fprintf(stderr,
-          "usage: loadgen pingpong|stream|connrate|udp|chat|idle|download --port P [--host H] [--conns N]\n"
+          "usage: loadgen pingpong|stream|connrate|udp|chat|joinstorm|idle|download --port P [--host H] [--conns N]\n"
           "         [--size B] [--duration S] [--warmup S] [--timeout S] [--bytes N] [--senders N]\n"
           "         [--window N] [--hold S] [--file PATH]\n");
   exit(2);
@@ -995,7 +1132,7 @@ int main(int argc, char **argv) {
     else if (!strcmp(a, "--timeout")) opt_timeout = atof(v);
     else if (!strcmp(a, "--bytes")) opt_bytes = atoll(v);
     else if (!strcmp(a, "--senders")) opt_senders = atoi(v);
-    else if (!strcmp(a, "--window")) opt_window = atoi(v);
+    else if (!strcmp(a, "--window")) opt_window = atoi(v), opt_window_set = 1;
     else if (!strcmp(a, "--hold")) opt_hold = atof(v);
     else if (!strcmp(a, "--file")) opt_file = v;
     else usage();
@@ -1014,6 +1151,7 @@ int main(int argc, char **argv) {
   else if (!strcmp(mode, "udp")) run_udp();
   else if (!strcmp(mode, "stream")) run_stream();
   else if (!strcmp(mode, "chat")) run_chat();
+  else if (!strcmp(mode, "joinstorm")) run_joinstorm();
   else if (!strcmp(mode, "idle")) run_idle();
   else if (!strcmp(mode, "download")) run_download();
   else usage();

@@ -1,5 +1,5 @@
 /**
- * `ChatHandler`: the line chat of `chat-protocol.md` (version 1) for stream servers (TCP, Unix).
+ * `ChatHandler`: the line chat of `chat-protocol.md` (version 1.1) for stream servers (TCP, Unix).
  */
 import type net from 'node:net';
 import { setImmediate as nextTurn } from 'node:timers/promises';
@@ -48,7 +48,8 @@ type Line = string | typeof TOO_LONG;
 /**
  * A chat session per connection, speaking the protocol of `chat-protocol.md`: `guestN` nicknames,
  * rooms (`#lobby` first), `/nick /who /rooms /join /msg /me /quit /help`, the `//` escape, CRLF,
- * UTF-8 with replacement of invalid bytes, `maxLineBytes` and `maxPendingBytes`.
+ * UTF-8 with replacement of invalid bytes, terminal controls in relayed text replaced by U+FFFD,
+ * nicknames compared after NFKC and case folding, `maxLineBytes` and `maxPendingBytes`.
  *
  * ```ts
  * // one MemoryHub per server, default limits:
@@ -97,10 +98,8 @@ export class ChatHandler extends StreamRequestHandler {
   #nick = '';
   #room = '';
   #stopReason: string | undefined;
-  #wakeStopped: (() => void) | undefined;
-  readonly #stopped: Promise<undefined> = new Promise((resolve) => {
-    this.#wakeStopped = () => resolve(undefined);
-  });
+  /** Ends the read that `#serve()` is waiting for, when a stop comes from outside the read loop. */
+  #wakeReader: (() => void) | undefined;
 
   constructor(request: net.Socket, clientAddress: InetAddress | UnixAddress, server: unknown) {
     super(request, clientAddress, server);
@@ -126,7 +125,7 @@ export class ChatHandler extends StreamRequestHandler {
     return this.#session;
   }
 
-  /** Output not yet handed to the kernel, in bytes. */
+  /** Output not yet handed to the kernel (what the socket has not accepted, plus lines queued this turn), in bytes. */
   get pendingBytes(): number {
     return this.#outbox?.pendingBytes ?? 0;
   }
@@ -183,7 +182,7 @@ export class ChatHandler extends StreamRequestHandler {
     while (this.#stopReason === undefined) {
       let next: IteratorResult<Buffer> | undefined;
       try {
-        next = await Promise.race([chunks.next(), this.#stopped]);
+        next = await this.#nextChunk(chunks);
       } catch (error) {
         // A reset, or no data within `timeout`: the client's doing, not an error of the server.
         const timedOut = SockserveError.isInstance(error) && error.code === ErrorCodes.TIMEOUT;
@@ -206,15 +205,37 @@ export class ChatHandler extends StreamRequestHandler {
     }
   }
 
-  /** Ends the session with `reason`; `abort` drops unsent output and closes the connection now. */
+  /**
+   * The next chunk from the client, or `undefined` when the session is stopped first (by its hub or as
+   * too slow) while the read waits.
+   *
+   * The race is against a promise made for this read only. Racing every read against one promise that
+   * lives as long as the session (a "stopped" promise) would add a reaction to it per chunk, each
+   * holding the chunk it resolved with: every byte a client sent stayed in memory until it left
+   * (200 MiB of lines: 200 MiB retained).
+   */
+  #nextChunk(chunks: AsyncIterator<Buffer>): Promise<IteratorResult<Buffer> | undefined> {
+    const read = chunks.next();
+    const stopped = new Promise<undefined>((resolve) => {
+      this.#wakeReader = () => resolve(undefined);
+    });
+    return Promise.race([read, stopped]).finally(() => {
+      this.#wakeReader = undefined;
+    });
+  }
+
+  /**
+   * Ends the session with `reason`; `abort` drops unsent output and resets the connection now (a TCP
+   * RST where the socket allows it), which frees what the socket and the kernel still held for it.
+   */
   #stop(reason: string, abort: boolean): void {
     if (this.#stopReason !== undefined) return;
     this.#stopReason = reason;
     if (abort) {
       this.#outbox?.close();
-      this.connection.destroy();
+      resetConnection(this.connection);
     }
-    this.#wakeStopped?.();
+    this.#wakeReader?.();
   }
 
   #reply(line: string): void {
@@ -355,6 +376,17 @@ function configure(Base: typeof ChatHandler, options: ChatHandlerOptions): typeo
   }
   Object.defineProperty(ConfiguredChatHandler, 'name', { value: Base.name });
   return ConfiguredChatHandler;
+}
+
+/** Closes `socket` at once with a TCP RST, or destroys it when it is no plain TCP socket (Unix, TLS). */
+function resetConnection(socket: net.Socket): void {
+  if (socket.destroyed) return;
+  try {
+    socket.resetAndDestroy();
+  } catch {
+    // Not a TCP handle (ERR_INVALID_HANDLE_TYPE): destroying drops the queued output just the same.
+    socket.destroy();
+  }
 }
 
 /** The text after the spaces that follow position `from` (which holds a space). */

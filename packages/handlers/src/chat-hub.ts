@@ -50,7 +50,7 @@ export interface ChatWelcome {
 export type ChatRenameResult =
   /** The session now owns `nick`; `previous` is the nickname it released. */
   | { ok: true; nick: string; previous: string }
-  /** Another session owns the nickname (compared case-insensitively). */
+  /** Another session owns the nickname (compared with `nameKey()`: NFKC and case folding). */
   | { ok: false; reason: 'taken' };
 
 /** What `join()` answers. */
@@ -72,7 +72,7 @@ export interface ChatRoomSummary {
 
 /**
  * The state shared by every chat session of a server (or of many servers). Names follow
- * `chat-names.ts`: nicknames and rooms are compared with `nameKey()` (case-insensitive).
+ * `chat-names.ts`: nicknames and rooms are compared with `nameKey()` (NFKC, then case folding).
  */
 export interface ChatHub {
   /**
@@ -84,7 +84,7 @@ export interface ChatHub {
 
   /**
    * Claims `nick` (already validated by the handler) for the session, atomically: it fails when
-   * another session owns it case-insensitively. On success it releases the old nickname and sends
+   * another session owns it (by `nameKey()`: NFKC and case folding). On success it releases the old nickname and sends
    * `-- OLD is now known as NEW` to the other members of the session's room. Renaming to the very
    * same nickname succeeds and announces nothing; a change of case (`bob` → `Bob`) is a rename.
    */

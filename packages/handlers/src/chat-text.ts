@@ -1,6 +1,10 @@
 /**
- * Every line the chat server sends, in one place, exactly as `chat-protocol.md` (version 1) writes it.
+ * Every line the chat server sends, in one place, exactly as `chat-protocol.md` (version 1.1) writes it.
  * Lines are returned without their LF; whoever writes them to a socket adds one.
+ *
+ * Text that came from a client (messages, actions, private messages, `/quit` reasons, and the names
+ * and commands quoted back in errors) goes through `clean()` here, so no line can carry terminal
+ * control, whichever hub or process formats it.
  *
  * Hubs use these too (the join, rename and leave notices they send to a room), so a hub in another
  * package (Redis) or process speaks the protocol to the letter by importing `ChatText`.
@@ -47,6 +51,30 @@ const HELP: readonly string[] = Object.freeze([
   '-- /quit [REASON]    leave the chat',
 ]);
 
+// ---- text from clients ----------------------------------------------------------------------------
+
+/**
+ * The characters that control a terminal and never leave the server in client text: C0 controls but
+ * TAB, DEL, C1 controls, the bidirectional marks, embeddings, overrides and isolates (U+200E, U+200F,
+ * U+202A–U+202E, U+2066–U+2069) and the line and paragraph separators (U+2028, U+2029).
+ */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point.
+const CONTROL = /[\u0000-\u0008\u000a-\u001f\u007f-\u009f\u200e\u200f\u2028-\u202e\u2066-\u2069]/g;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: as above, without the g flag (for test()).
+const HAS_CONTROL = /[\u0000-\u0008\u000a-\u001f\u007f-\u009f\u200e\u200f\u2028-\u202e\u2066-\u2069]/;
+/** U+FFFD REPLACEMENT CHARACTER, which stands for each character `clean()` takes out. */
+export const REPLACEMENT = '\ufffd';
+
+/**
+ * `text` with every character that could control the reader's terminal replaced by U+FFFD, as
+ * `chat-protocol.md` 1.1 requires of relayed text: C0 controls except TAB, DEL, C1 controls, the
+ * bidirectional marks and overrides, and U+2028/U+2029. So `\x1b[2K\r-- server shutting down` in a
+ * message arrives as `\ufffd[2K\ufffd-- server shutting down`, after the sender's `<nick> `.
+ */
+export function clean(text: string): string {
+  return HAS_CONTROL.test(text) ? text.replace(CONTROL, REPLACEMENT) : text;
+}
+
 // ---- notices (`-- `) ---------------------------------------------------------------------------
 
 /** The first line a client receives. */
@@ -61,7 +89,7 @@ export function joined(nick: string, room: string): string {
 
 /** To the room: someone left, with the reason (`quit`, the `/quit` argument, `joined #other`, …). */
 export function left(nick: string, room: string, reason: string): string {
-  return `-- ${nick} left ${room} (${reason})`;
+  return `-- ${nick} left ${room} (${clean(reason)})`;
 }
 
 /** The reason of the notice the old room gets when someone uses `/join`. */
@@ -109,28 +137,28 @@ export const SHUTTING_DOWN = '-- server shutting down';
 
 /** A room message, to every other member. */
 export function message(nick: string, text: string): string {
-  return `<${nick}> ${text}`;
+  return `<${nick}> ${clean(text)}`;
 }
 
 /** A `/me` action, to every other member. */
 export function action(nick: string, text: string): string {
-  return `* ${nick} ${text}`;
+  return `* ${nick} ${clean(text)}`;
 }
 
 /** A private message as its recipient sees it. */
 export function privateFrom(sender: string, text: string): string {
-  return `[${sender} -> you] ${text}`;
+  return `[${sender} -> you] ${clean(text)}`;
 }
 
 /** A private message as its sender sees it. */
 export function privateTo(recipient: string, text: string): string {
-  return `[you -> ${recipient}] ${text}`;
+  return `[you -> ${recipient}] ${clean(text)}`;
 }
 
 // ---- errors (`! `), to the sender only --------------------------------------------------------------
 
 export function unknownCommand(command: string): string {
-  return `! unknown command: ${command} (try /help)`;
+  return `! unknown command: ${clean(command)} (try /help)`;
 }
 
 /** `usage` is one of `Usage`. */
@@ -139,19 +167,19 @@ export function usage(usage: string): string {
 }
 
 export function nicknameTaken(nick: string): string {
-  return `! nickname taken: ${nick}`;
+  return `! nickname taken: ${clean(nick)}`;
 }
 
 export function invalidNickname(nick: string): string {
-  return `! invalid nickname: ${nick}`;
+  return `! invalid nickname: ${clean(nick)}`;
 }
 
 export function invalidRoom(room: string): string {
-  return `! invalid room: ${room}`;
+  return `! invalid room: ${clean(room)}`;
 }
 
 export function noSuchUser(nick: string): string {
-  return `! no such user: ${nick}`;
+  return `! no such user: ${clean(nick)}`;
 }
 
 export function lineTooLong(maxLineBytes: number): string {

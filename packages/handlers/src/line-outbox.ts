@@ -1,18 +1,46 @@
 /**
  * `LineOutbox`: the lines waiting to go to one chat client. Lines queued during one turn of the event
  * loop leave in a single `socket.write()` (in `setImmediate`), so a fan-out of many small lines costs
- * one write per client per turn, not one per line. It also enforces `maxPendingBytes`: a client that
- * does not read what it is sent is reported through `onOverflow` instead of growing the server's
- * memory.
+ * one write per client per turn, not one per line. It also enforces `maxPendingBytes` on the client's
+ * unsent output as `chat-protocol.md` (1.1) defines it: what the socket has not accepted after the
+ * lines were offered to it. Lines queued and accepted within the same turn never count, so a client
+ * that keeps reading is never reported, however large a burst; one whose output stays unsent is
+ * reported through `onOverflow` instead of growing the server's memory.
  */
 import type { Writable } from 'node:stream';
 
 /** Options of `new LineOutbox(socket, options)`. */
 export interface LineOutboxOptions {
-  /** Unsent output (queued here + in the socket's write buffer) allowed, in bytes. */
+  /** Unsent output allowed (bytes the socket has not accepted after a write), in bytes. */
   maxPendingBytes: number;
   /** Called once when the unsent output exceeds `maxPendingBytes`; the outbox is closed by then. */
   onOverflow: () => void;
+}
+
+/**
+ * The parts of a `net.Socket` that tell how much of what it was given the kernel has not taken yet.
+ * `writableLength` alone counts a write the kernel took only partly as wholly unsent (8 MiB written, 4
+ * MiB accepted: 8 MiB), so the outbox asks libuv's queue (`_handle.writeQueueSize`: the unsent part of
+ * the writes in flight) and subtracts the size of those writes (`_writableState.writelen`) from
+ * `writableLength`. Both are long-standing fields of Node's streams; when either is missing (another
+ * kind of stream), `writableLength` is used as it is, which only overcounts.
+ */
+interface SocketInternals {
+  readonly _handle?: { readonly writeQueueSize?: unknown } | null;
+  readonly _writableState?: { readonly writing?: unknown; readonly writelen?: unknown };
+}
+
+/** Bytes given to `socket` that it has not handed to the kernel yet. */
+export function unsentBytes(socket: Writable): number {
+  const length = socket.writableLength;
+  if (length === 0) return 0;
+  const { _handle: handle, _writableState: state } = socket as unknown as SocketInternals;
+  const inKernelQueue = handle?.writeQueueSize;
+  if (typeof inKernelQueue !== 'number' || state === undefined) return length;
+  if (state.writing !== true) return length;
+  const inFlight = state.writelen;
+  if (typeof inFlight !== 'number' || inFlight > length) return length;
+  return length - inFlight + Math.min(inKernelQueue, inFlight);
 }
 
 /** Queued characters at which the outbox writes at once instead of waiting for the end of the turn. */
@@ -21,13 +49,55 @@ const FLUSH_BYTES = 256 * 1024;
 /** Outboxes with lines to write at the next flush, in the order they were first queued. */
 let dirty: LineOutbox[] = [];
 let flushScheduled = false;
+/** `performance.now()` before which the next flush waits (0: at the end of the turn). */
+let pausedUntil = 0;
+/** A flush of every dirty outbox that takes at least this long (ms) makes the next one wait. */
+const PACING_MS = 1;
+/** How long that wait is, as a multiple of the time the flush took. */
+const PAUSE_FACTOR = 2;
+
+/** Lines queued (by any outbox) since the paced flush last looked: still busy while non-zero. */
+let queuedSinceCheck = 0;
+
+/**
+ * Writes the lines of every outbox that has some, one write each; normally at the end of the turn
+ * (`setImmediate`). In a large room that costs one system call per member, and a room whose members
+ * each get a line per turn (a join storm: one `-- guestN joined` per turn, as connections are
+ * accepted one per turn) would cost as many calls as members × joins: 5,000 joins, 12.5 million
+ * writes. So after a flush that took long, the next one waits while lines keep coming, turn after
+ * turn, for up to twice as long as that flush took: the lines of those turns leave together, in one
+ * write per member, and the server spends at most about a third of its time writing. A turn that
+ * brings no new line ends the wait at once, so a quiet room is never delayed; a small room (a flush
+ * under `PACING_MS`) is not paced at all.
+ */
+function scheduleFlush(): void {
+  if (flushScheduled) return;
+  flushScheduled = true;
+  queuedSinceCheck = 0;
+  setImmediate(pacedFlush);
+}
+
+function pacedFlush(): void {
+  if (queuedSinceCheck > 0 && pausedUntil !== 0 && performance.now() < pausedUntil) {
+    queuedSinceCheck = 0;
+    setImmediate(pacedFlush);
+    return;
+  }
+  flushDirty();
+}
 
 function flushDirty(): void {
   const outboxes = dirty;
   dirty = [];
-  flushScheduled = false;
+  // Stays set while flushing: encode() must not schedule another flush before the pause is known.
+  flushScheduled = true;
+  const start = performance.now();
   for (const outbox of outboxes) outbox.flush();
   recent.length = 0;
+  const end = performance.now();
+  pausedUntil = end - start >= PACING_MS ? end + PAUSE_FACTOR * (end - start) : 0;
+  flushScheduled = false;
+  if (dirty.length > 0) scheduleFlush();
 }
 
 /**
@@ -43,11 +113,8 @@ function encode(lines: string[]): Buffer {
   const data = Buffer.from(lines.length === 1 ? `${lines[0]}\n` : `${lines.join('\n')}\n`, 'utf8');
   if (recent.length === RECENT_BATCHES) recent.shift();
   recent.push({ lines, data });
-  // The cache lives for one turn: the next flushDirty() empties it.
-  if (!flushScheduled) {
-    flushScheduled = true;
-    setImmediate(flushDirty);
-  }
+  // The cache lives until the next flushDirty(), which empties it.
+  scheduleFlush();
   return data;
 }
 
@@ -91,10 +158,10 @@ export class LineOutbox {
     this.onOverflow = options.onOverflow;
   }
 
-  /** Bytes not yet handed to the kernel: the socket's write buffer plus the lines queued here. */
+  /** Bytes not yet handed to the kernel: what the socket has not accepted plus the lines queued here. */
   get pendingBytes(): number {
     if (this.closed) return 0;
-    let bytes = this.socket.writableLength;
+    let bytes = unsentBytes(this.socket);
     for (const line of this.lines) bytes += Buffer.byteLength(line) + 1;
     for (const line of this.held) bytes += Buffer.byteLength(line) + 1;
     return bytes;
@@ -142,7 +209,10 @@ export class LineOutbox {
     const socket = this.socket;
     if (socket.destroyed || socket.writableEnded) return;
     socket.write(encode(lines));
-    if (socket.writableLength > this.maxPendingBytes) this.overflow();
+    // What the socket did not accept now is unsent output; what it took does not count.
+    if (socket.writableLength > this.maxPendingBytes && unsentBytes(socket) > this.maxPendingBytes) {
+      this.overflow();
+    }
   }
 
   /** Drops whatever is queued; later lines are ignored. Safe to repeat. */
@@ -155,11 +225,16 @@ export class LineOutbox {
 
   private added(line: string): void {
     this.queued += line.length + 1;
-    if (this.socket.writableLength + this.queued > this.maxPendingBytes) {
-      this.overflow();
+    queuedSinceCheck++;
+    // Lines queued in this turn are not unsent output yet: they are offered to the socket at the end
+    // of the turn, or now once FLUSH_BYTES have piled up. Only lines held for a slow hub call may wait
+    // longer; past `maxPendingBytes` + FLUSH_BYTES of them, memory comes first.
+    if (this.holding) {
+      if (this.queued > this.maxPendingBytes + FLUSH_BYTES) this.overflow();
+      else this.schedule();
       return;
     }
-    if (this.queued >= FLUSH_BYTES && !this.holding) this.flush();
+    if (this.queued >= FLUSH_BYTES) this.flush();
     else this.schedule();
   }
 
@@ -167,10 +242,7 @@ export class LineOutbox {
     if (this.scheduled || this.holding) return;
     this.scheduled = true;
     dirty.push(this);
-    if (!flushScheduled) {
-      flushScheduled = true;
-      setImmediate(flushDirty);
-    }
+    scheduleFlush();
   }
 
   private overflow(): void {

@@ -1,5 +1,5 @@
 /**
- * The conformance suite of the chat protocol (`chat-protocol.md`, version 1): one table of scripted
+ * The conformance suite of the chat protocol (`chat-protocol.md`, version 1.1): one table of scripted
  * sessions, run against any server through a `ChatServerFactory`, so that the same lines are checked,
  * letter for letter, for every server mode (threading, and forking with clients spread over children).
  *
@@ -54,6 +54,10 @@ export interface ChatCase {
   readonly options?: ChatHandlerOptions;
   readonly steps: readonly Step[];
 }
+
+/** What no server line may carry (1.1): C0 but TAB, DEL, C1, bidi marks/overrides/isolates, U+2028/9. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: these are what the test looks for.
+const TERMINAL_CONTROL = /[\u0000-\u0008\u000a-\u001f\u007f-\u009f\u200e\u200f\u2028-\u202e\u2066-\u2069]/;
 
 /** A command that changes nothing and is answered in order: what came before its reply came before it. */
 const BARRIER = '/sync';
@@ -154,7 +158,8 @@ export const CASES: readonly ChatCase[] = [
       ['alice', 'send', 'hi there\r\n/who\r\nx\r\r\n'],
       ['bob', '<', '<alice> hi there'],
       ['alice', '<', '-- online in #lobby: alice, bob'],
-      ['bob', '<', '<alice> x\r'],
+      // Only one CR is dropped; the other is a control character, replaced (1.1).
+      ['bob', '<', '<alice> x\ufffd'],
     ],
   },
   {
@@ -508,6 +513,94 @@ export const CASES: readonly ChatCase[] = [
       ['bob', 'quiet'],
     ],
   },
+  // ---- 1.1: text from clients carries no terminal control; names compared after NFKC + folding ---
+  {
+    name: 'replaces terminal controls in messages with U+FFFD, so no line can fake a server notice',
+    steps: [
+      ...users('alice', 'bob'),
+      ['alice', '>', '\x1b[2K\r-- server shutting down'],
+      ['bob', '<', '<alice> \ufffd[2K\ufffd-- server shutting down'],
+      ['alice', '>', 'tab\tstays, DEL\x7f, C1\u009b31m, NUL\u0000 go'],
+      ['bob', '<', '<alice> tab\tstays, DEL\ufffd, C1\ufffd31m, NUL\ufffd go'],
+      [
+        'alice',
+        '>',
+        'bidi \u202eevil\u202c \u2066iso\u2069 \u200emark\u200f line\u2028para\u2029 \u202a\u202b\u202d\u2067\u2068',
+      ],
+      [
+        'bob',
+        '<',
+        '<alice> bidi \ufffdevil\ufffd \ufffdiso\ufffd \ufffdmark\ufffd line\ufffdpara\ufffd \ufffd\ufffd\ufffd\ufffd\ufffd',
+      ],
+      ['alice', '>', '//\x1b]0;title\x07'],
+      ['bob', '<', '<alice> /\ufffd]0;title\ufffd'],
+      ['alice', 'quiet'],
+    ],
+  },
+  {
+    name: 'replaces terminal controls in actions, private messages and /quit reasons',
+    steps: [
+      ...users('alice', 'bob'),
+      ['alice', '>', '/me waves\x1b[1A'],
+      ['bob', '<', '* alice waves\ufffd[1A'],
+      ['alice', '>', '/msg bob psst\r-- fake\u0085'],
+      ['alice', '<', '[you -> bob] psst\ufffd-- fake\ufffd'],
+      ['bob', '<', '[alice -> you] psst\ufffd-- fake\ufffd'],
+      ['alice', '>', '/quit bye\x1b[2J\u2028now'],
+      ['alice', '<', '-- bye'],
+      ['alice', 'closed'],
+      ['bob', '<', '-- alice left #lobby (bye\ufffd[2J\ufffdnow)'],
+    ],
+  },
+  {
+    name: 'compares nicknames after NFKC and case folding, and shows them as their owners typed them',
+    steps: [
+      ...users('bob', 'alice'),
+      ['alice', '>', '/nick ｂｏｂ'],
+      ['alice', '<', '! nickname taken: ｂｏｂ'],
+      ['alice', '>', '/nick ＢＯＢ'],
+      ['alice', '<', '! nickname taken: ＢＯＢ'],
+      ['alice', '>', '/msg ＢＯＢ hi'],
+      ['alice', '<', '[you -> bob] hi'],
+      ['bob', '<', '[alice -> you] hi'],
+      ['alice', '>', '/nick Straße'],
+      ['alice', '<', '-- you are now Straße'],
+      ['bob', '<', '-- alice is now known as Straße'],
+      ['bob', '>', '/nick STRASSE'],
+      ['bob', '<', '! nickname taken: STRASSE'],
+      ['bob', '>', '/nick ｅｖｅ'],
+      ['bob', '<', '-- you are now ｅｖｅ'],
+      ['alice', '<', '-- bob is now known as ｅｖｅ'],
+      ['alice', '>', '/msg eve hello'],
+      ['alice', '<', '[you -> ｅｖｅ] hello'],
+      ['bob', '<', '[Straße -> you] hello'],
+    ],
+  },
+  {
+    name: 'refuses nicknames that mix scripts',
+    steps: [
+      ...users('alice', 'bob'),
+      ['alice', '>', '/nick b\u043eb'],
+      ['alice', '<', '! invalid nickname: b\u043eb'],
+      ['alice', '>', '/nick \u0430lice'],
+      ['alice', '<', '! invalid nickname: \u0430lice'],
+      ['alice', '>', '/nick мария'],
+      ['alice', '<', '-- you are now мария'],
+      ['bob', '<', '-- alice is now known as мария'],
+    ],
+  },
+  {
+    name: 'compares rooms after NFKC and case folding',
+    steps: [
+      ...users('alice', 'bob'),
+      ['alice', '>', '/join #Dev'],
+      ['alice', '<', '-- you joined #Dev', '-- online in #Dev: alice'],
+      ['bob', '<', '-- alice left #lobby (joined #Dev)'],
+      ['bob', '>', '/join #ｄｅｖ'],
+      ['bob', '<', '-- you joined #Dev', '-- online in #Dev: alice, bob'],
+      ['alice', '<', '-- bob joined #Dev'],
+    ],
+  },
   {
     name: 'a reset connection leaves with reason connection closed',
     steps: [
@@ -596,11 +689,11 @@ async function runCase(factory: ChatServerFactory, chatCase: ChatCase, opened: L
       }
     }
     for (const [name, client] of clients) {
-      // Every server line ends with a single LF: no CR before it (unless the client sent one, as in `x\r`).
+      // Every server line ends with a single LF, and no line carries terminal control (1.1).
       const raw = client.raw.toString('utf8');
       if (raw.length > 0) expect(raw.endsWith('\n'), `${name}'s output ends with LF`).toBe(true);
-      const crlf = client.received.filter((line) => line.endsWith('\r') && !line.startsWith('<'));
-      expect(crlf, `${name}'s lines ending with CR`).toEqual([]);
+      const controlled = client.received.filter((line) => TERMINAL_CONTROL.test(line));
+      expect(controlled, `${name}'s lines with terminal control`).toEqual([]);
     }
   } finally {
     for (const client of clients.values()) client.destroy();
@@ -613,7 +706,7 @@ export function describeChatConformance(
   factory: ChatServerFactory,
   cases: readonly ChatCase[] = CASES,
 ): void {
-  describe(`chat protocol v1 conformance on ${factory.name}`, () => {
+  describe(`chat protocol v1.1 conformance on ${factory.name}`, () => {
     const opened: LineClient[] = [];
     afterEach(() => {
       for (const client of opened.splice(0)) client.destroy();

@@ -63,3 +63,42 @@ describe('compareNames', () => {
     ]);
   });
 });
+
+describe('nicknames, version 1.1: one script, compared after NFKC and case folding', () => {
+  it.each([
+    'bob',
+    'ｂｏｂ', // fullwidth Latin letters are Latin
+    'カーソル', // the prolonged sound mark ー belongs to Katakana (and Hiragana)
+    'ひらがな',
+    'Ελένη',
+    'мария2',
+    'guest_7-x',
+    'a𝒜', // 𝒜 belongs to no script of its own (Common)
+  ])('%s is valid', (name) => {
+    expect(ChatNames.isValidNickname(name)).toBe(true);
+  });
+
+  it.each([
+    'b\u043eb', // bоb: a Cyrillic о between Latin letters
+    '\u0430dmin', // аdmin: a Cyrillic а
+    'paypa\u04cf', // a Cyrillic palochka
+    'Ελeνη', // a Latin e among Greek letters
+    '李a',
+  ])('%j mixes scripts and is invalid', (name) => {
+    expect(ChatNames.isValidNickname(name)).toBe(false);
+  });
+
+  it('gives names that are equal after NFKC and case folding the same key', () => {
+    const key = ChatNames.nameKey('bob');
+    for (const same of ['BOB', 'Bob', 'ｂｏｂ', 'ＢＯＢ']) expect(ChatNames.nameKey(same)).toBe(key);
+    expect(ChatNames.nameKey('Straße')).toBe(ChatNames.nameKey('STRASSE'));
+    expect(ChatNames.nameKey('ΣΊΣΥΦΟΣ')).toBe(ChatNames.nameKey('σίσυφος'));
+    expect(ChatNames.nameKey('ﬁsh')).toBe(ChatNames.nameKey('fish'));
+    expect(ChatNames.nameKey('b\u043eb')).not.toBe(key);
+    expect(ChatNames.nameKey('#Dev')).toBe(ChatNames.nameKey('#ｄｅｖ'));
+  });
+
+  it('sorts by the same key', () => {
+    expect(['ｃarl', 'Bob', 'alice'].sort(ChatNames.compareNames)).toEqual(['alice', 'Bob', 'ｃarl']);
+  });
+});

@@ -2,7 +2,7 @@
  * maxPendingBytes: a client that never reads is disconnected (`too slow`) while another sends 20 MiB;
  * the clients that do read receive every line, and what the server holds for its clients stays bounded.
  */
-import { ThreadingTCPServer } from '@sockserve/core';
+import { type InetAddress, ThreadingTCPServer } from '@sockserve/core';
 import { expect, it } from 'vitest';
 import { ChatHandler } from '../src/index.js';
 import { LineClient, serving, withDeadline } from './helpers.js';
@@ -123,4 +123,76 @@ it('disconnects a client that never reads while another sends 20 MiB; the others
   expect(errors).toEqual([]);
 
   for (const client of [alice, ...receivers, dave]) client.destroy();
+});
+
+/** Connects a client, takes its welcome and names it; `guest` is the name it had first. */
+async function named(
+  server: { serverAddress: InetAddress },
+  nick: string,
+): Promise<LineClient & { guest: string }> {
+  const client = await LineClient.connect(server.serverAddress);
+  const guest = /you are (guest\d+)/.exec(await client.line())![1]!;
+  client.sendLine(`/nick ${nick}`);
+  await client.lineMatching(`-- you are now ${nick}`);
+  return Object.assign(client, { guest });
+}
+
+it('never drops a client that reads, however large one turn’s burst: 64 lines of 1 KiB with maxPendingBytes 65536', async () => {
+  const errors: unknown[] = [];
+  await using server = await serving(
+    new ThreadingTCPServer({ host: '127.0.0.1', port: 0 }, ChatHandler.with({ maxPendingBytes: 65536 })),
+  );
+  server.on('request-error', (error) => errors.push(error));
+  const alice = await named(server, 'alice');
+  const bob = await named(server, 'bob');
+  await alice.lineMatching(`-- ${bob.guest} is now known as bob`);
+  try {
+    const burst = Array.from({ length: 64 }, (_, i) => numberedLine(i)).join('');
+    for (let round = 0; round < 8; round++) {
+      await alice.send(burst); // one write: the server reads it in one chunk, one turn
+      for (let i = 0; i < 64; i++) expect(`${(await bob.line()).slice(8)}\n`).toBe(numberedLine(i));
+    }
+    bob.sendLine('/who');
+    expect(await bob.line()).toBe('-- online in #lobby: alice, bob');
+    expect(bob.closed).toBe(false);
+    expect(errors).toEqual([]);
+  } finally {
+    alice.destroy();
+    bob.destroy();
+  }
+});
+
+it('drops a client that does not read once its unsent output passes maxPendingBytes, with a reset', async () => {
+  // The default limit (1 MiB): by the time dave is dropped, the kernel's buffers for him are full.
+  await using server = await serving(new ThreadingTCPServer({ host: '127.0.0.1', port: 0 }, ChatHandler));
+  const alice = await named(server, 'alice');
+  const dave = await named(server, 'dave');
+  await alice.lineMatching(`-- ${dave.guest} is now known as dave`);
+  dave.socket.pause(); // dave reads nothing from now on
+  const daveEnd = new Promise<void>((resolve) => dave.socket.once('close', () => resolve()));
+  try {
+    // Far more than the kernel's buffers hold for dave, sent as a well-behaved client does.
+    const block = Array.from({ length: 64 }, (_, i) => numberedLine(i)).join('');
+    let left = 64 * MiB;
+    const dropped = alice.lineMatching('-- dave left #lobby (too slow)');
+    let seen = false;
+    void dropped.then(() => {
+      seen = true;
+    });
+    while (!seen && left > 0) {
+      await alice.send(block);
+      left -= block.length;
+    }
+    await dropped;
+    expect(left).toBeGreaterThan(0); // dropped long before alice was done
+    const before = dave.raw.length;
+    dave.socket.resume();
+    await withDeadline(daveEnd, 'the end of dave’s connection');
+    // A reset: what the server's kernel still held for dave (megabytes: a plain close sent it all,
+    // about 4 MiB here) was thrown away. Dave reads what had reached his own receive buffer, no more.
+    expect(dave.raw.length - before).toBeLessThan(1 * MiB);
+  } finally {
+    alice.destroy();
+    dave.destroy();
+  }
 });
