@@ -42,6 +42,15 @@ const DEFAULT_PREFIX = 'sockserve:chat:';
 const NICK = '\u0001';
 const ROOM = '\u0002';
 const OTHER_ROOM = '\u0003';
+/**
+ * The old room's notice when a session joins another room. `ChatText.left()` cleans its reason of
+ * control characters (protocol 1.1), so the new room's placeholder goes in after, in place of a
+ * private-use stand-in that cleaning keeps.
+ */
+const LEFT_FOR_JOIN = ChatText.left(NICK, ROOM, ChatText.joinedReason('\uE003')).replace(
+  '\uE003',
+  OTHER_ROOM,
+);
 
 type Commands = {
   [K in ScriptName]: (...args: (string | number)[]) => Promise<unknown>;
@@ -239,7 +248,7 @@ export class RedisHub implements ChatHub {
       session,
       ChatNames.nameKey(room),
       room,
-      ChatText.left(NICK, ROOM, ChatText.joinedReason(OTHER_ROOM)),
+      LEFT_FOR_JOIN,
       ChatText.joined(NICK, ROOM),
       op,
     );
