@@ -11,17 +11,16 @@ import { checkMarkdownSamples, readmeSamples, runSample } from '../../test-suppo
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
-describe.each([
-  'docs/porting-from-python.md',
-  'examples/README.md',
-  'packages/handlers/README.md',
-])('%s', (file) => {
-  const path = join(ROOT, file);
+describe.each(['docs/porting-from-python.md', 'examples/README.md', 'packages/handlers/README.md'])(
+  '%s',
+  (file) => {
+    const path = join(ROOT, file);
 
-  it('every TypeScript and JavaScript sample type-checks', () => {
-    expect(checkMarkdownSamples(path)).toEqual([]);
-  }, 120_000); // a whole TypeScript program, on a shared CPU
-});
+    it('every TypeScript and JavaScript sample type-checks', () => {
+      expect(checkMarkdownSamples(path)).toEqual([]);
+    }, 120_000); // a whole TypeScript program, on a shared CPU
+  },
+);
 
 describe('docs/porting-from-python.md', () => {
   const path = join(ROOT, 'docs', 'porting-from-python.md');
@@ -39,9 +38,12 @@ describe('docs/porting-from-python.md', () => {
     expect(readmeSamples(path, { unnamed: true }).length).toBeGreaterThan(programs.length + 4);
   });
 
-  it.each(programs.map((sample) => [sample.file, sample] as const))('%s runs to its end', async (_file, sample) => {
-    const run = await runSample(sample, join(ROOT, 'docs'));
-    expect(run.stderr).toBe('');
-    expect(run.code).toBe(0);
-  });
+  it.each(programs.map((sample) => [sample.file, sample] as const))(
+    '%s runs to its end',
+    async (_file, sample) => {
+      const run = await runSample(sample, join(ROOT, 'docs'));
+      expect(run.stderr).toBe('');
+      expect(run.code).toBe(0);
+    },
+  );
 });
