@@ -5,7 +5,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -91,6 +91,17 @@ async function withServer(
     example.kill();
   }
 }
+
+describe('examples/README.md', () => {
+  it('runs only scripts that exist, each server with its client', () => {
+    const readme = readFileSync(join(EXAMPLES, 'README.md'), 'utf8');
+    const scripts = [...readme.matchAll(/node ([\w-]+\/[\w-]+\.mjs)/g)].map((match) => match[1]!);
+    expect(scripts.filter((script) => !existsSync(join(EXAMPLES, script)))).toEqual([]);
+    for (const example of ['tcp-one-shot', 'threading-echo', 'udp-upper', 'sendfile']) {
+      expect(scripts).toEqual(expect.arrayContaining([`${example}/server.mjs`, `${example}/client.mjs`]));
+    }
+  });
+});
 
 describe('tcp-one-shot: handleRequest() with a timeout', () => {
   it('answers one request with OK, then exits', async () => {
