@@ -34,6 +34,7 @@ describe('docs/porting-from-python.md', () => {
       'udp.ts',
       'class-attributes.ts',
       'shutdown.ts',
+      'forking-state.ts',
     ]);
     expect(readmeSamples(path, { unnamed: true }).length).toBeGreaterThan(programs.length + 4);
   });
