@@ -128,7 +128,9 @@ export class ChildPool {
   #closing = false;
   /**
    * Node drops a message whose handle the child could not take (after three tries) with only a
-   * process warning: then every child is asked which requests it never received.
+   * process warning: then every child is asked which requests it never received. A fallback: our
+   * children answer such a message themselves before Node's NACK (see ParentLink), so Node neither
+   * resends it nor warns.
    */
   readonly #onWarning = (warning: Error): void => {
     if (warning.name !== 'SentHandleNotReceivedWarning') return;
