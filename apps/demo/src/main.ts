@@ -19,6 +19,7 @@ import { createLogger } from './logger.js';
 import { createOutput, type Output } from './output.js';
 import { type DemoServerFactory, serve } from './serve.js';
 import { createChatServer, createEchoServer, type DemoServer, ncCommand } from './servers.js';
+import { logProcessWarnings } from './warnings.js';
 
 export const VERSION: string = packageJson.version;
 
@@ -41,7 +42,9 @@ export async function main(argv: readonly string[]): Promise<number> {
     return 0;
   }
 
-  const output = createOutput(command.log, createLogger(command.log));
+  const log = createLogger(command.log);
+  logProcessWarnings(log);
+  const output = createOutput(command.log, log);
   try {
     return await run(command, output);
   } catch (error) {

@@ -584,6 +584,53 @@ describe('a child that cannot take a connection (EMFILE in the child)', () => {
   }, 60_000);
 });
 
+describe('Node never answers a handle the child could not take with a NACK (the parent would die)', () => {
+  /** What a client gets on a connection it writes `line` to: the bytes until the server closes it. */
+  async function reply(address: { host: string; port: number }, line: string): Promise<string> {
+    const socket = await connect(address);
+    socket.on('error', () => {}); // closed with the line unread: a reset
+    const chunks: Buffer[] = [];
+    socket.on('data', (chunk: Buffer) => {
+      chunks.push(chunk);
+      if (String(Buffer.concat(chunks)).endsWith('\n')) socket.end();
+    });
+    socket.write(line);
+    await new Promise((resolve) => socket.once('close', resolve));
+    return String(Buffer.concat(chunks));
+  }
+
+  // The child's table is full for the first connection, and has room again as soon as Node tells
+  // it the handle did not arrive. Before: Node NACKed, the parent resent, the child ACKed the resend
+  // twice and the parent died of ERR_INTERNAL_ASSERTION (node:internal/child_process).
+  it('the connection a child could not take is closed and reported once; the parent serves on', async () => {
+    const { script, address, linesUntil } = await runScript('forking-full-fd-server.mjs');
+    try {
+      expect(await reply(address, 'first\n')).toBe('');
+      expect(await linesUntil(/^request-error /)).toEqual([
+        expect.stringMatching(/^request-error ERR_SOCKSERVE_CHILD_FAILED .*never received the connection/),
+      ]);
+      expect(await reply(address, 'second\n')).toBe('second\n');
+      expect(await reply(address, 'third\n')).toBe('third\n');
+      expect(script.exitCode).toBe(null);
+    } finally {
+      script.kill('SIGKILL');
+    }
+  });
+
+  it('a handle acknowledgement the parent is not waiting for does not kill it', async () => {
+    const { script, address, linesUntil } = await runScript('forking-full-fd-server.mjs');
+    try {
+      expect(await reply(address, 'first\n')).toBe('');
+      await linesUntil(/^request-error /);
+      expect(await reply(address, 'stray-ack\n')).toBe('stray-ack\n');
+      expect(await reply(address, 'after\n')).toBe('after\n');
+      expect(script.exitCode).toBe(null);
+    } finally {
+      script.kill('SIGKILL');
+    }
+  });
+});
+
 describe('perRequest: the wait for a child', () => {
   it('connect-and-leave clients cost no child', async () => {
     const server = new ForkingTCPServer(LOOPBACK, UnusedHandler, {

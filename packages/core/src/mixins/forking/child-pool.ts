@@ -95,6 +95,22 @@ interface Child {
 const STOP_GRACE_MS = 10_000;
 const ignoreError = (): void => {};
 
+/**
+ * Node's channel to a child fails an internal assertion, and throws ERR_INTERNAL_ASSERTION where no
+ * one can catch it (the parent dies), when a NODE_HANDLE_ACK or NODE_HANDLE_NACK arrives while it is
+ * not waiting for one. Children never send one (see ParentLink): this drops such a stray answer
+ * before Node's own listener sees it, in case one comes all the same.
+ */
+function dropStrayAck(child: ChildProcess): (message: unknown) => void {
+  return (message) => {
+    if (typeof message !== 'object' || message === null) return;
+    const answer = message as { cmd?: unknown };
+    if (answer.cmd !== 'NODE_HANDLE_ACK' && answer.cmd !== 'NODE_HANDLE_NACK') return;
+    // null: nothing sent awaits an answer (a Node.js without that field is left alone).
+    if ((child as { _handleQueue?: unknown })._handleQueue === null) answer.cmd = 'NODE_HANDLE_STRAY';
+  };
+}
+
 /** A child that has not said it is ready after this long is killed (its entry script never served). */
 const READY_TIMEOUT_MS = 30_000;
 /** Consecutive children that die before they are ready, after which waiting requests are failed. */
@@ -112,7 +128,9 @@ export class ChildPool {
   #closing = false;
   /**
    * Node drops a message whose handle the child could not take (after three tries) with only a
-   * process warning: then every child is asked which requests it never received.
+   * process warning: then every child is asked which requests it never received. A fallback: our
+   * children answer such a message themselves before Node's NACK (see ParentLink), so Node neither
+   * resends it nor warns.
    */
   readonly #onWarning = (warning: Error): void => {
     if (warning.name !== 'SentHandleNotReceivedWarning') return;
@@ -309,6 +327,7 @@ export class ChildPool {
       graceTimer: undefined,
     };
     this.#children.add(child);
+    process.prependListener('internalMessage' as 'message', dropStrayAck(process));
     const readyTimer = setTimeout(() => this.#kill(child, false), READY_TIMEOUT_MS);
     readyTimer.unref();
     process.on('message', (message: unknown) => {

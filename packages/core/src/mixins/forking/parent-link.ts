@@ -22,6 +22,11 @@ export interface LinkHost {
 
 const ignoreError = (): void => {};
 
+/** Node's own acknowledgement of a handle-carrying message (see #onInternalMessage). */
+interface HandleAck {
+  cmd: 'NODE_HANDLE_ACK';
+}
+
 export class ParentLink {
   readonly #host: LinkHost;
   #sending = 0;
@@ -67,6 +72,26 @@ export class ParentLink {
         break;
     }
   };
+  /**
+   * Runs before Node's own handling of a handle-carrying message. When the handle did not arrive
+   * (this child is out of descriptors: EMFILE), Node would answer NODE_HANDLE_NACK and the parent
+   * would send the message again, wrapped once more; this child would then acknowledge that resend
+   * twice, and the second NODE_HANDLE_ACK, finding no handle queue, kills the parent with
+   * ERR_INTERNAL_ASSERTION in node:internal/child_process (Node.js 20 to 26 at least). So a
+   * connection that did not arrive is answered here instead, and never NACKed: the message is renamed
+   * (Node's listener, next, then ignores it), the parent gets the ACK it waits for (it closes its copy
+   * of the socket: the client's connection is closed) and a `missed` report for the request (it
+   * releases the slot and reports CHILD_FAILED). No resend, so no SentHandleNotReceivedWarning.
+   */
+  readonly #onInternalMessage = (message: unknown, handle: unknown): void => {
+    if (handle !== undefined && handle !== null) return;
+    if (typeof message !== 'object' || message === null) return;
+    const wrapper = message as { cmd?: unknown; msg?: unknown };
+    if (wrapper.cmd !== 'NODE_HANDLE' || !isProtocolMessage<ParentMessage>(wrapper.msg)) return;
+    wrapper.cmd = 'NODE_HANDLE_NOT_RECEIVED';
+    this.#post({ cmd: 'NODE_HANDLE_ACK' });
+    this.#onMessage(wrapper.msg, undefined);
+  };
   readonly #onDisconnect = (): void => {
     // The parent is gone: nobody can be served any more, and an orphan must not linger.
     process.exit(0);
@@ -84,6 +109,8 @@ export class ParentLink {
   /** Starts listening to the parent and tells it this child is ready. */
   attach(): void {
     process.on('message', this.#onMessage);
+    // Ahead of Node's own listener (set up before any user code ran), and kept until the child exits.
+    process.prependListener('internalMessage' as 'message', this.#onInternalMessage);
     process.once('disconnect', this.#onDisconnect);
     process.on('uncaughtException', this.#onFatal);
     // ^C in a terminal reaches the whole process group: the parent decides when children stop.
@@ -133,7 +160,7 @@ export class ParentLink {
     this.#seq = Math.max(this.#seq, seq);
   }
 
-  #post(message: ChildMessage, callback?: (error: Error | null) => void): void {
+  #post(message: ChildMessage | HandleAck, callback?: (error: Error | null) => void): void {
     if (!process.connected) {
       callback?.(new Error('the forking server parent is gone'));
       return;
