@@ -11,9 +11,13 @@ export const PREFIXES: readonly string[] = Object.freeze(['-- ', '! ', '<', '* '
 
 /** The reasons of `-- nick left #room (reason)` that the server itself gives (`/quit REASON` gives its own). */
 export const Reasons: {
+  /** The client sent `/quit` without a reason. */
   readonly quit: 'quit';
+  /** The client closed or reset its connection. */
   readonly connectionClosed: 'connection closed';
+  /** The client sent nothing for the handler's `timeout` seconds. */
   readonly timedOut: 'timed out';
+  /** The client did not read its output fast enough (its outbox overflowed). */
   readonly tooSlow: 'too slow';
 } = Object.freeze({
   quit: 'quit',
@@ -24,9 +28,13 @@ export const Reasons: {
 
 /** Usage of each command that takes an argument, as `! usage: …` shows it. */
 export const Usage: {
+  /** Usage of `/nick`. */
   readonly nick: '/nick NAME';
+  /** Usage of `/join`. */
   readonly join: '/join #room';
+  /** Usage of `/msg`. */
   readonly msg: '/msg NICK TEXT';
+  /** Usage of `/me`. */
   readonly me: '/me TEXT';
 } = Object.freeze({
   nick: '/nick NAME',
@@ -129,6 +137,7 @@ export function privateTo(recipient: string, text: string): string {
 
 // ---- errors (`! `), to the sender only --------------------------------------------------------------
 
+/** `! unknown command: CMD (try /help)`: a `/command` the server does not know. */
 export function unknownCommand(command: string): string {
   return `! unknown command: ${command} (try /help)`;
 }
@@ -138,22 +147,27 @@ export function usage(usage: string): string {
   return `! usage: ${usage}`;
 }
 
+/** `! nickname taken: NICK`: another session owns it (compared case-insensitively). */
 export function nicknameTaken(nick: string): string {
   return `! nickname taken: ${nick}`;
 }
 
+/** `! invalid nickname: NICK`: not a valid nickname (see `chat-names`). */
 export function invalidNickname(nick: string): string {
   return `! invalid nickname: ${nick}`;
 }
 
+/** `! invalid room: ROOM`: not a valid room name (`#` and a name). */
 export function invalidRoom(room: string): string {
   return `! invalid room: ${room}`;
 }
 
+/** `! no such user: NICK`: `/msg` to a nickname nobody has. */
 export function noSuchUser(nick: string): string {
   return `! no such user: ${nick}`;
 }
 
+/** `! line too long (max N bytes)`: a line over the handler's `maxLineBytes` was discarded. */
 export function lineTooLong(maxLineBytes: number): string {
   return `! line too long (max ${maxLineBytes} bytes)`;
 }
