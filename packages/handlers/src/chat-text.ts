@@ -15,7 +15,7 @@ export const Reasons: {
   readonly quit: 'quit';
   /** The client closed or reset its connection. */
   readonly connectionClosed: 'connection closed';
-  /** The client sent nothing for the handler's `timeout` seconds. */
+  /** The connection timed out (the handler's `timeout`, in seconds). */
   readonly timedOut: 'timed out';
   /** The client did not read its output fast enough (its outbox overflowed). */
   readonly tooSlow: 'too slow';
@@ -152,12 +152,12 @@ export function nicknameTaken(nick: string): string {
   return `! nickname taken: ${nick}`;
 }
 
-/** `! invalid nickname: NICK`: not a valid nickname (see `chat-names`). */
+/** `! invalid nickname: NICK`: not 1 to 32 letters, digits, `_` or `-` (not starting with `-`). */
 export function invalidNickname(nick: string): string {
   return `! invalid nickname: ${nick}`;
 }
 
-/** `! invalid room: ROOM`: not a valid room name (`#` and a name). */
+/** `! invalid room: ROOM`: not `#` and 1 to 32 letters, digits, `_` or `-`. */
 export function invalidRoom(room: string): string {
   return `! invalid room: ${room}`;
 }
