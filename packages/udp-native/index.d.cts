@@ -1,6 +1,9 @@
 declare namespace udpNative {
   /** An open batch reader/sender on a duplicate of a bound UDP socket's descriptor. */
-  type BatchHandle = { readonly __brand: 'udp-native handle' };
+  type BatchHandle = {
+    /** Only a type tag: a handle is opaque, made by `open()`. */
+    readonly __brand: 'udp-native handle';
+  };
 
   /**
    * Batched UDP I/O (Linux only: recvmmsg and sendmmsg); the contract of each function is also
@@ -42,7 +45,10 @@ declare namespace udpNative {
   }
 
   /** An open Unix datagram socket. */
-  type UnixHandle = { readonly __brand: 'udp-native unix socket' };
+  type UnixHandle = {
+    /** Only a type tag: a socket handle is opaque, made by the addon. */
+    readonly __brand: 'udp-native unix socket';
+  };
 
   /**
    * Unix datagram sockets (AF_UNIX, SOCK_DGRAM; any POSIX system). A failed system call returns its

@@ -2,22 +2,29 @@
 
 /** An IP endpoint: `host` is the numeric address once bound (e.g. `127.0.0.1`, `::1`). */
 export interface InetAddress {
+  /** The numeric host (`127.0.0.1`, `::1`); on a dual-stack socket, IPv4 peers read `::ffff:a.b.c.d`. */
   host: string;
+  /** The port number. */
   port: number;
+  /** The IP family of `host`. */
   family: 'IPv4' | 'IPv6';
 }
 
 /** Where a TCP or UDP server binds: `host` defaults to `127.0.0.1`; `''` means every interface (`::`). */
 export interface InetBindAddress {
+  /** The host or IP address to bind; default `'127.0.0.1'`, `''` for every interface. */
   host?: string;
+  /** The port to bind, 0–65535; 0 lets the system choose one (read it from `serverAddress` after `listen()`). */
   port: number;
 }
 
 /** A Unix-domain socket address. `path` is `''` for an unnamed peer (as in Python). */
 export interface UnixAddress {
+  /** The socket's file-system path; `''` for an unnamed (unbound) peer. */
   path: string;
 }
 
+/** Any server or client address: an IP endpoint or a Unix socket path. */
 export type SocketAddress = InetAddress | UnixAddress;
 
 /** `tcp://127.0.0.1:9999`, `udp://[::1]:53`, `unix:///run/app.sock`: for messages and logs. */

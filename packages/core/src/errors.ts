@@ -36,12 +36,14 @@ export const ErrorCodes = {
   SEND_FAILED: 'ERR_SOCKSERVE_SEND_FAILED',
 } as const;
 
+/** One of the literal codes of `ErrorCodes`, such as `'ERR_SOCKSERVE_TIMEOUT'`. */
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
 
 const brand = Symbol.for('sockserve.error');
 
 /** The base class of every sockserve error. */
 export class SockserveError extends Error {
+  /** What went wrong, as a literal from `ErrorCodes`: branch on this rather than on the message. */
   readonly code: ErrorCode;
 
   constructor(code: ErrorCode, message: string, options?: ErrorOptions) {
@@ -72,6 +74,7 @@ export class LineTooLongError extends SockserveError {
 
 /** The stream ended before `expected` bytes (or the delimiter) arrived; `partial` holds what did. */
 export class IncompleteReadError extends SockserveError {
+  /** The bytes that did arrive before the end of the stream (possibly empty). */
   readonly partial: Buffer;
   /** Bytes that were asked for, or `undefined` when reading up to a delimiter. */
   readonly expected: number | undefined;
@@ -89,6 +92,7 @@ export class IncompleteReadError extends SockserveError {
 
 /** No data arrived, or a write could not complete, within `seconds`. */
 export class TimeoutError extends SockserveError {
+  /** The timeout that passed, in seconds. */
   readonly seconds: number;
   constructor(seconds: number, what = 'read') {
     super(ErrorCodes.TIMEOUT, `${what} timed out after ${seconds} s`);

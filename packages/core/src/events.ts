@@ -5,6 +5,7 @@ export type RefusedReason = 'max-connections' | 'queue-full' | 'not-verified' | 
 
 /** What a forking server reports when one of its child processes exits. */
 export interface ChildExit {
+  /** The child's process id. */
   pid: number;
   /** Exit code, or null when a signal ended the child. */
   code: number | null;
@@ -13,11 +14,21 @@ export interface ChildExit {
   /** True when the server asked the child to stop (shutdown, recycling), false for a crash. */
   expected: boolean;
   /** The error the child reported before it died, when it could. */
-  error?: { message: string; stack?: string };
+  error?: {
+    /** The error's message. */
+    message: string;
+    /** The error's stack trace, when it had one. */
+    stack?: string;
+  };
   /** Requests that were running in the child and were closed because it died. */
   lostRequests: number;
 }
 
+/**
+ * The events every server emits, for eventemitter3's typed `on`/`once`/`off`: each key is an event
+ * name, its value the listener's arguments. `Address` is the server's address type, `ClientAddress`
+ * its clients'.
+ */
 export interface ServerEvents<Address, ClientAddress> {
   /** The server is bound and accepting; the argument is its real address. */
   listening: [address: Address];

@@ -49,9 +49,21 @@ export interface ChatWelcome {
 /** What `rename()` answers. */
 export type ChatRenameResult =
   /** The session now owns `nick`; `previous` is the nickname it released. */
-  | { ok: true; nick: string; previous: string }
+  | {
+      /** The rename was done. */
+      ok: true;
+      /** The session's nickname now. */
+      nick: string;
+      /** The nickname the session released. */
+      previous: string;
+    }
   /** Another session owns the nickname (compared with `nameKey()`: NFKC and case folding). */
-  | { ok: false; reason: 'taken' };
+  | {
+      /** The rename was refused. */
+      ok: false;
+      /** Why: another session owns the nickname. */
+      reason: 'taken';
+    };
 
 /** What `join()` answers. */
 export interface ChatJoinResult {
@@ -65,6 +77,7 @@ export interface ChatJoinResult {
 
 /** One line of `/rooms`. */
 export interface ChatRoomSummary {
+  /** The room's name, with its `#`, as its first member spelled it. */
   room: string;
   /** Members, at least 1 (empty rooms are not listed). */
   members: number;

@@ -15,9 +15,13 @@ export const PREFIXES: readonly string[] = Object.freeze(['-- ', '! ', '<', '* '
 
 /** The reasons of `-- nick left #room (reason)` that the server itself gives (`/quit REASON` gives its own). */
 export const Reasons: {
+  /** The client sent `/quit` without a reason. */
   readonly quit: 'quit';
+  /** The client closed or reset its connection. */
   readonly connectionClosed: 'connection closed';
+  /** The connection timed out (the handler's `timeout`, in seconds). */
   readonly timedOut: 'timed out';
+  /** The client did not read its output fast enough (its outbox overflowed). */
   readonly tooSlow: 'too slow';
 } = Object.freeze({
   quit: 'quit',
@@ -28,9 +32,13 @@ export const Reasons: {
 
 /** Usage of each command that takes an argument, as `! usage: …` shows it. */
 export const Usage: {
+  /** Usage of `/nick`. */
   readonly nick: '/nick NAME';
+  /** Usage of `/join`. */
   readonly join: '/join #room';
+  /** Usage of `/msg`. */
   readonly msg: '/msg NICK TEXT';
+  /** Usage of `/me`. */
   readonly me: '/me TEXT';
 } = Object.freeze({
   nick: '/nick NAME',
@@ -157,6 +165,7 @@ export function privateTo(recipient: string, text: string): string {
 
 // ---- errors (`! `), to the sender only --------------------------------------------------------------
 
+/** `! unknown command: CMD (try /help)`: a `/command` the server does not know. */
 export function unknownCommand(command: string): string {
   return `! unknown command: ${clean(command)} (try /help)`;
 }
@@ -166,22 +175,27 @@ export function usage(usage: string): string {
   return `! usage: ${usage}`;
 }
 
+/** `! nickname taken: NICK`: another session owns it (compared case-insensitively). */
 export function nicknameTaken(nick: string): string {
   return `! nickname taken: ${clean(nick)}`;
 }
 
+/** `! invalid nickname: NICK`: not 1 to 32 letters, digits, `_` or `-` (not starting with `-`). */
 export function invalidNickname(nick: string): string {
   return `! invalid nickname: ${clean(nick)}`;
 }
 
+/** `! invalid room: ROOM`: not `#` and 1 to 32 letters, digits, `_` or `-`. */
 export function invalidRoom(room: string): string {
   return `! invalid room: ${clean(room)}`;
 }
 
+/** `! no such user: NICK`: `/msg` to a nickname nobody has. */
 export function noSuchUser(nick: string): string {
   return `! no such user: ${clean(nick)}`;
 }
 
+/** `! line too long (max N bytes)`: a line over the handler's `maxLineBytes` was discarded. */
 export function lineTooLong(maxLineBytes: number): string {
   return `! line too long (max ${maxLineBytes} bytes)`;
 }

@@ -31,6 +31,7 @@ function resumeReading(this: net.Socket): void {
 export class EchoStreamHandler extends StreamRequestHandler {
   static override receiveBufferSize: number | undefined = 256 * 1024;
 
+  /** Sets up in-place reads, and resumes reading whenever the connection's writes drain. */
   override setup(): void {
     super.setup();
     this.connection.on('drain', resumeReading);

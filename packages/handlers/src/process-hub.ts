@@ -43,8 +43,11 @@ export interface ProcessHubServer {
   readonly isChild: boolean;
   /** Sends a message to a child over the IPC channel; false when that child is gone. */
   sendToChild(pid: number, message: unknown): boolean;
+  /** Listens for a child's application messages (the broker reads hub calls from them). */
   on(event: 'child-message', listener: (pid: number, message: unknown) => void): unknown;
+  /** Listens for a child's exit (the broker ends that child's sessions). */
   on(event: 'child-exit', listener: (exit: ChildExit) => void): unknown;
+  /** Listens for a new child (a pid in use again is no longer a gone child's). */
   on(event: 'child-spawn', listener: (pid: number) => void): unknown;
 }
 
@@ -89,6 +92,7 @@ function brokerRegistry(): WeakMap<object, ProcessHubBroker> {
 export class ProcessHub {
   private constructor() {}
 
+  /** In the parent: this server's `ProcessHubBroker` (made on first call; `options` only then); in a child: this process's `ProcessHubClient`. */
   static attach(
     server: ProcessHubServer,
     options: ProcessHubOptions = {},

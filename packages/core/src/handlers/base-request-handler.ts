@@ -43,8 +43,11 @@ export type RequestHandlerClass<Request, ClientAddress> = new (
   clientAddress: ClientAddress,
   server: any,
 ) => {
+  /** Runs first; may return a promise, which is awaited. */
   setup(): unknown;
+  /** Serves the request; may return a promise, which is awaited. */
   handle(): unknown;
+  /** Runs last, also when `setup()` or `handle()` threw; may return a promise. */
   finish(): unknown;
 };
 

@@ -10,6 +10,7 @@ import { UnixDatagramServer, type UnixDatagramServerOptions } from '../servers/u
 import { UnixStreamServer, type UnixStreamServerOptions } from '../servers/unix-stream-server.js';
 import { optional, validateBoolean, validateInteger } from '../validators.js';
 
+/** The options `ThreadingMixIn` reads from a server's third constructor argument. */
 export interface ThreadingOptions {
   /** `serverClose()` waits for running handlers. Default true. */
   blockOnClose?: boolean;
@@ -21,8 +22,11 @@ export interface ThreadingOptions {
 
 /** What ThreadingMixIn adds to a server. */
 export interface ThreadingServer {
+  /** `serverClose()` waits for running handlers (the `blockOnClose` option; default true). */
   blockOnClose: boolean;
+  /** `serverClose()` does not wait for handlers (the `daemonThreads` option; default false). */
   daemonThreads: boolean;
+  /** Handlers running at once (the `maxThreads` option; default `Infinity`, no limit). */
   maxThreads: number;
   /** Requests waiting for a free slot under `maxThreads`. */
   readonly waitingRequestCount: number;

@@ -9,6 +9,7 @@ import { RequestQueue } from './request-queue.js';
 /** `idle → listening → serving → listening … → closing → closed`. */
 export type ServerState = 'idle' | 'listening' | 'serving' | 'closing' | 'closed';
 
+/** Options of every server (the third constructor argument); each is also a public field of the same name. */
 export interface BaseServerOptions {
   /** Seconds `handleRequest()` waits for a request before calling `handleTimeout()`. Default: no limit. */
   timeout?: number;
@@ -25,6 +26,7 @@ export interface BaseServerOptions {
   bindAndActivate?: boolean;
 }
 
+/** Options of `serveForever()`. */
 export interface ServeOptions {
   /** Aborting it calls `shutdown()`; an already aborted signal shuts down on the next tick. */
   signal?: AbortSignal;
@@ -32,6 +34,7 @@ export interface ServeOptions {
   pollInterval?: number;
 }
 
+/** Options of `shutdown()`. */
 export interface ShutdownOptions {
   /** Seconds to wait for running requests; then their connections are closed. Default: do not wait. */
   deadline?: number;

@@ -23,6 +23,7 @@ export interface DatagramRequest<Address> {
   readonly socket: DatagramSocket<Address>;
 }
 
+/** Options of every datagram server (UDP and Unix datagram). */
 export interface DatagramServerOptions extends BaseServerOptions {
   /** Bytes of each datagram given to the handler; longer ones are truncated. Default 65535 (nothing is cut). */
   maxPacketSize?: number;

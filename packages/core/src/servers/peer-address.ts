@@ -47,14 +47,17 @@ export class PeerAddress implements InetAddress {
     this.#socket = socket;
   }
 
+  /** The client's numeric host, read from the socket on first use (`''` if it closed before). */
   get host(): string {
     return this.#read().host;
   }
 
+  /** The client's port, read from the socket on first use (0 if it closed before). */
   get port(): number {
     return this.#read().port;
   }
 
+  /** The client's IP family, read from the socket on first use. */
   get family(): InetAddress['family'] {
     return this.#read().family;
   }

@@ -8,6 +8,7 @@ import { watchDescriptors } from './descriptor-watch.js';
 import { reportSocketError } from './socket-error.js';
 import { fdOf } from './socket-fd.js';
 
+/** Options of every stream server (TCP and Unix stream). */
 export interface StreamServerOptions extends BaseServerOptions {
   /** Connections open at once; further ones are closed at accept and reported as `request-refused`. Default: no limit. */
   maxConnections?: number;

@@ -9,6 +9,7 @@ import { inetAddressOf, isUnknownPeer, PeerAddress, UNKNOWN_PEER } from './peer-
 import { isListeningDescriptor, type ListeningDescriptor, listeningFd } from './socket-fd.js';
 import { type ListenOptions, StreamServer, type StreamServerOptions } from './stream-server.js';
 
+/** Options of `TCPServer` and its Threading/Forking variants. */
 export interface TCPServerOptions extends StreamServerOptions {
   /** SO_REUSEADDR. Node.js always sets it on TCP listeners, so only `true` (the default) is accepted. */
   allowReuseAddress?: boolean;
@@ -122,6 +123,7 @@ export class TCPServer extends StreamServer<InetAddress, InetAddress> {
     return options;
   }
 
+  /** Binds and listens (`net.Server.listen()` with `listenOptions()`), then reads the real address into `serverAddress`. */
   override async serverBind(): Promise<void> {
     await super.serverBind();
     const bound = this.socket!.address() as net.AddressInfo;

@@ -13,6 +13,7 @@ import { reportSocketError } from './socket-error.js';
 import { fdOf, isListeningDescriptor, type ListeningDescriptor, listeningFd } from './socket-fd.js';
 import { inetBindAddress } from './tcp-server.js';
 
+/** Options of `UDPServer` and its Threading/Forking variants. */
 export interface UDPServerOptions extends DatagramServerOptions {
   /** SO_REUSEADDR. Default false (as in socketserver). */
   allowReuseAddress?: boolean;
@@ -40,11 +41,17 @@ type SendCallback = (error: Error | null) => void;
 export class UDPServer extends DatagramServer<InetAddress> {
   /** The bound `dgram.Socket`, once bound. */
   socket: dgram.Socket | undefined;
+  /** SO_REUSEADDR, applied by `serverBind()` (the `allowReuseAddress` option; default false). */
   allowReuseAddress: boolean;
+  /** SO_REUSEPORT, applied by `serverBind()` (Node.js 22.12+; default false). */
   allowReusePort: boolean;
+  /** IPV6_V6ONLY with host `''`/`'::'`, applied by `serverBind()` (default false). */
   ipv6Only: boolean;
+  /** SO_RCVBUF in bytes, applied by `serverBind()`; `undefined` (default): the system's. */
   recvBufferSize: number | undefined;
+  /** SO_SNDBUF in bytes, applied by `serverBind()`; `undefined` (default): the system's. */
   sendBufferSize: number | undefined;
+  /** Use `@sockserve/udp-native`'s batched I/O when it is installed (default true); see `batching`. */
   nativeBatching: boolean;
   /** The already bound descriptor given as `{ fd }`, if any. */
   readonly fd: number | undefined;
@@ -111,7 +118,10 @@ export class UDPServer extends DatagramServer<InetAddress> {
    * `allowReusePort`, `ipv6Only`, `recvBufferSize`, `sendBufferSize`): override it (calling super) to
    * change what Node.js sets on the socket before binding.
    */
-  protected socketOptions(): dgram.SocketOptions & { reusePort?: boolean } {
+  protected socketOptions(): dgram.SocketOptions & {
+    /** SO_REUSEPORT (Node.js 22.12+), from `allowReusePort`. */
+    reusePort?: boolean;
+  } {
     const { host, family } = this.serverAddress;
     const options: dgram.SocketOptions & { reusePort?: boolean } = {
       type: host === '' || family === 'IPv6' ? 'udp6' : 'udp4',

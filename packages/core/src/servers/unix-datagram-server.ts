@@ -9,6 +9,7 @@ import { reportSocketError } from './socket-error.js';
 import { isDatagramSocketLive, loadUnixDatagramAddon, UnixDatagramSocket } from './unix-datagram-socket.js';
 import { bindUnixPath } from './unix-path.js';
 
+/** Options of `UnixDatagramServer` and its Threading/Forking variants. */
 export interface UnixDatagramServerOptions extends DatagramServerOptions {
   /** File mode of the socket, e.g. `0o660`. Default: as the umask leaves it. */
   mode?: number;
@@ -22,6 +23,7 @@ export interface UnixDatagramServerOptions extends DatagramServerOptions {
 export class UnixDatagramServer extends DatagramServer<UnixAddress> {
   /** The bound socket, once bound. */
   socket: UnixDatagramSocket | undefined;
+  /** File mode set on the socket file by `serverBind()` (e.g. `0o660`); `undefined`: as the umask leaves it. */
   mode: number | undefined;
 
   constructor(

@@ -205,7 +205,7 @@ export class UnixDatagramSocket {
   /**
    * Calls `listener` for each datagram, synchronously from the native callback (so a throwing
    * listener becomes an uncaught exception). `senderPath` is '' when the sender is unbound.
-   * Datagrams longer than {@link UNIX_DGRAM_MAX_RECEIVE_SIZE} arrive truncated to it.
+   * Datagrams longer than 65 536 bytes arrive truncated to it.
    * Datagrams that arrive while no listener is registered are dropped. Returns an unsubscribe function.
    */
   onMessage(listener: (packet: Buffer, senderPath: string) => void): () => void {

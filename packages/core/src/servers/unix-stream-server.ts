@@ -8,6 +8,7 @@ import { isListeningDescriptor, type ListeningDescriptor, listeningFd } from './
 import { type ListenOptions, StreamServer, type StreamServerOptions } from './stream-server.js';
 import { bindUnixPath } from './unix-path.js';
 
+/** Options of `UnixStreamServer` and its Threading/Forking variants. */
 export interface UnixStreamServerOptions extends StreamServerOptions {
   /** File mode of the socket, e.g. `0o660`. Default: as the umask leaves it. */
   mode?: number;
@@ -73,6 +74,7 @@ export class UnixStreamServer extends StreamServer<UnixAddress, UnixAddress> {
     return { path: this.serverAddress.path, backlog: this.requestQueueSize };
   }
 
+  /** Removes a stale socket file, binds and listens on the path, then applies `mode` (an `{ fd }` is served as given). */
   override async serverBind(): Promise<void> {
     if (this.fd !== undefined) {
       await super.serverBind();

@@ -28,6 +28,7 @@ import {
   type ServerKind,
 } from './protocol.js';
 
+/** Where forking children import the handler class from (the `handlerModule` option). */
 export interface HandlerModule {
   /** Path (absolute, or relative to the working directory) or URL of an ES or CommonJS module. */
   module: string | URL;
@@ -35,6 +36,7 @@ export interface HandlerModule {
   exportName?: string;
 }
 
+/** The options `ForkingMixIn` reads from a server's third constructor argument. */
 export interface ForkingOptions {
   /** Pool mode: child processes kept running, each serving many requests. Default: the available parallelism. */
   workers?: number;
@@ -60,12 +62,19 @@ export interface ForkingOptions {
 
 /** What ForkingMixIn adds to a server. */
 export interface ForkingServer {
+  /** Pool mode: child processes kept running (the `workers` option; default `os.availableParallelism()`). */
   workers: number;
+  /** One fresh child process per request (the `perRequest` option; default false). */
   perRequest: boolean;
+  /** perRequest mode: children alive at once (the `maxChildren` option; default 40). */
   maxChildren: number;
+  /** perRequest mode: children started ahead of requests (the `spareChildren` option; default 2). */
   spareChildren: number;
+  /** Pool mode: requests a child serves before it is replaced (default `Infinity`, no limit). */
   maxRequestsPerChild: number;
+  /** `serverClose()` waits for running requests and for the children to exit (default true). */
   blockOnClose: boolean;
+  /** Where children import the handler class from; `undefined`: they re-run the entry script. */
   handlerModule: HandlerModule | undefined;
   /** PIDs of the child processes alive now (empty in a child). */
   readonly childPids: number[];
