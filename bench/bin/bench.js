@@ -277,6 +277,7 @@ async function main() {
       title: scenario.title,
       unit: scenario.unit,
       higherIsBetter: scenario.higherIsBetter,
+      ...(scenario.metrics ? { metrics: scenario.metrics } : {}),
       servers,
       comparisons,
       loadgen,

@@ -250,7 +250,13 @@ async function main() {
   try {
     for (let i = 0; i < CLIENTS; i++) clients.push(await connect(portAt(i)));
     await sleep(500); // the join notices settle
-    await fanOut(clients, Math.ceil(LINES / 10)); // warm-up, not measured
+    const warm = await fanOut(clients, Math.ceil(LINES / 10)); // warm-up, not measured
+    if (warm.delivered < warm.expected) {
+      const dropped = clients.filter((c) => c.dropped).length;
+      throw new Error(
+        `warm-up: ${warm.delivered} of ${warm.expected} lines delivered, ${dropped} clients dropped`,
+      );
+    }
     await sleep(200);
     const run = await fanOut(clients, LINES);
     const dropped = clients.filter((c) => c.dropped).length;
