@@ -24,7 +24,7 @@ import {
   summarizeServer,
   updateReadme,
 } from '../lib/report.js';
-import { killRunningServers, LOADGEN_CPU, launch, SERVER_CPU } from '../lib/runner.js';
+import { killRunningServers, LOADGEN_CPU, launch, runScript, SERVER_CPU } from '../lib/runner.js';
 
 const HELP = `usage: npm run bench [-- [scenario...] [options]]
 
@@ -120,7 +120,8 @@ const WARMUP_RUN_SECONDS = 1;
  * each server stays up for the whole scenario (started once, one unmeasured warm-up run, then its
  * runs), so runs can be short and rounds many; the idle scenario starts a fresh server for each run,
  * since it measures how much that server's RSS grows, and so does a scenario marked `freshServer`
- * (the join storm, whose 5,000 clients leave when a run ends).
+ * (the join storm, whose 5,000 clients leave when a run ends). A `script` scenario's runs are scripts
+ * that start, measure and stop what they measure by themselves.
  * @param {import('../lib/catalog.js').Scenario} scenario
  * @param {string[]} ids
  * @param {import('../lib/catalog.js').Tools} tools
@@ -143,13 +144,35 @@ async function runScenario(scenario, ids, tools, options) {
     runs.get(id)?.push(result);
     if (result.handler) handlers.set(id, result.handler);
     const note = typeof result.loadgen?.note === 'string' ? `; ${result.loadgen.note}` : '';
+    const detail =
+      scenario.kind === 'script'
+        ? (scenario.metrics ?? [])
+            .map((m) => `${m.title} ${formatValue(result.metrics?.[m.key], m.unit)} ${m.unit}`)
+            .join(', ')
+        : `load generator cpu ${Math.round((result.loadgenCpu ?? 0) * 100)}%${note}`;
     const shown =
       result.status === 'ok'
-        ? `${formatValue(result.value, scenario.unit)} ${scenario.unit}  (load generator cpu ${Math.round((result.loadgenCpu ?? 0) * 100)}%${note})`
+        ? `${formatValue(result.value, scenario.unit)} ${scenario.unit}  (${detail})`
         : `${result.status}: ${result.error}${note}`;
     log(`[${scenario.id} ${when}] ${id}: ${shown}`);
   };
   const skipped = (/** @type {string} */ id) => runs.get(id)?.some((run) => run.status === 'unavailable');
+  const missing = scenario.unavailable?.(tools);
+  if (missing !== undefined) {
+    log(`[${scenario.id}] skipped: ${missing}`);
+    for (const id of ids) runs.get(id)?.push({ status: 'unavailable', error: missing });
+    return { runs, handlers };
+  }
+  if (scenario.kind === 'script') {
+    // Each run is a script that starts what it measures, measures and stops it (no warm-up run:
+    // the script warms up by itself).
+    for (let round = 1; round <= options.runs; round++) {
+      for (const id of ids) {
+        if (!skipped(id)) record(id, `${round}/${options.runs}`, await runScript(spec(id), tools));
+      }
+    }
+    return { runs, handlers };
+  }
   try {
     if (scenario.kind === 'load' && !scenario.freshServer) {
       for (const id of ids) {
@@ -193,6 +216,7 @@ async function main() {
     echod: built.echod,
     python,
     profileDir: undefined,
+    redisServer: capture('bash', ['-c', 'command -v redis-server']) || undefined,
   };
   if (options.profile) rmSync(profileDir, { recursive: true, force: true });
   const date = new Date().toISOString();
@@ -253,6 +277,7 @@ async function main() {
       title: scenario.title,
       unit: scenario.unit,
       higherIsBetter: scenario.higherIsBetter,
+      ...(scenario.metrics ? { metrics: scenario.metrics } : {}),
       servers,
       comparisons,
       loadgen,

@@ -1,6 +1,7 @@
 // What is measured: the servers under test and the scenarios that drive them.
 import path from 'node:path';
 import { BENCH_DIR, SERVERS_DIR } from './paths.js';
+import { LOADGEN_CPU } from './runner.js';
 
 /** The file the `download` scenario serves (the load generator writes it; the servers send it). */
 const DOWNLOAD_FILE = path.join(BENCH_DIR, '.build', 'download.bin');
@@ -11,6 +12,7 @@ const DOWNLOAD_FILE = path.join(BENCH_DIR, '.build', 'download.bin');
  * @property {string} echod
  * @property {string | undefined} python  the real python3 executable, if there is one
  * @property {string | undefined} profileDir  set: Node servers run under `node --cpu-prof` into it
+ * @property {string | undefined} redisServer  the redis-server executable on PATH, if there is one
  */
 
 /**
@@ -38,6 +40,11 @@ const node =
 /** @param {string} file @returns {(tools: Tools) => string[] | string} */
 const python = (file) => (tools) =>
   tools.python === undefined ? 'python3 not found' : [tools.python, path.join(SERVERS_DIR, file)];
+
+/** The `crossnode` load: 200 clients, 4 senders × 2,000 lines, 500 one-at-a-time latency samples. */
+const CROSS_NODE_LOAD = ['--clients', '200', '--senders', '4', '--lines', '2000', '--pings', '500'];
+const REDIS_MISSING =
+  'redis-server not found on PATH (install Redis, e.g. the Debian package redis-server, to measure RedisHub across nodes)';
 
 /** @type {Record<string, ServerSpec>} */
 export const SERVERS = {
@@ -142,6 +149,21 @@ export const SERVERS = {
     short: 'node:net broadcaster',
     command: node('raw-chat.js'),
   },
+  // `crossnode` runs: each is one process with the chat node(s) and the clients (servers/cross-node.js).
+  'crossnode-memory': {
+    label: 'sockserve ChatHandler, 1 node, MemoryHub',
+    short: 'MemoryHub 1 node',
+    command: node('cross-node.js', ['--hub', 'memory', ...CROSS_NODE_LOAD]),
+  },
+  'crossnode-redis': {
+    label: 'sockserve ChatHandler, 2 nodes, RedisHub (redis-server on the other CPU)',
+    short: 'RedisHub 2 nodes',
+    command: (tools) => {
+      if (tools.redisServer === undefined) return REDIS_MISSING;
+      const argv = node('cross-node.js', ['--hub', 'redis', ...CROSS_NODE_LOAD])(tools);
+      return [...argv, '--redis-server', tools.redisServer, '--redis-cpu', LOADGEN_CPU];
+    },
+  },
 };
 
 /**
@@ -150,6 +172,15 @@ export const SERVERS = {
  * @property {string} baseline
  * @property {number} [min]       ratio of medians must be at least this
  * @property {number} [max]       ratio of medians must be at most this (lower is better)
+ * @property {string} [metric]    compare this metric (a `Metric` key) instead of the scenario's value
+ */
+
+/**
+ * A figure a `script` run reports besides its value, e.g. a latency percentile.
+ * @typedef {object} Metric
+ * @property {string} key    its name in the script's `metrics`
+ * @property {string} title  e.g. "latency median"
+ * @property {string} unit   e.g. "ms"
  */
 
 /**
@@ -158,9 +189,12 @@ export const SERVERS = {
  * @property {string} title
  * @property {string} unit
  * @property {boolean} higherIsBetter
- * @property {'load' | 'idle'} kind
+ * @property {'load' | 'idle' | 'script'} kind  `script`: each run is the server's command, a Node script
+ *   that measures by itself and prints one JSON line (bench/lib/runner.js `runScript`); no loadgen
  * @property {boolean} [freshServer]  a new server for every run, without a warm-up run (the run leaves state behind)
- * @property {(options: { duration: number, warmup: number }) => string[]} loadgen  load generator argv (no port)
+ * @property {(options: { duration: number, warmup: number }) => string[]} [loadgen]  load generator argv (no port; load and idle)
+ * @property {Metric[]} [metrics]  script: figures reported besides the value (medians of the runs)
+ * @property {(tools: Tools) => string | undefined} [unavailable]  why the whole scenario cannot run here, if it cannot
  * @property {string[]} servers
  * @property {Target[]} targets
  */
@@ -279,6 +313,26 @@ export const SCENARIOS = [
     ],
     servers: ['net-chat', 'sockserve-chat'],
     targets: [{ server: 'sockserve-chat', baseline: 'net-chat', min: 0.8 }],
+  },
+  {
+    id: 'crossnode',
+    title:
+      'Cross-node chat fan-out: 200 clients (alternating between the nodes), 4 senders x 2,000 lines, lines delivered per second; one line from node to node',
+    unit: 'lines/s',
+    higherIsBetter: true,
+    kind: 'script',
+    metrics: [
+      { key: 'latencyMedian', title: 'latency median', unit: 'ms' },
+      { key: 'latencyP99', title: 'latency p99', unit: 'ms' },
+    ],
+    unavailable: (tools) => (tools.redisServer === undefined ? REDIS_MISSING : undefined),
+    servers: ['crossnode-memory', 'crossnode-redis'],
+    // Reported, no target: what sharing one chat over Redis costs, next to one in-memory node.
+    targets: [
+      { server: 'crossnode-redis', baseline: 'crossnode-memory' },
+      { server: 'crossnode-redis', baseline: 'crossnode-memory', metric: 'latencyMedian' },
+      { server: 'crossnode-redis', baseline: 'crossnode-memory', metric: 'latencyP99' },
+    ],
   },
   {
     id: 'download',

@@ -16,6 +16,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
  * @property {number | undefined} serverUserMicrosPerOp  the same for user-mode CPU time only (µs)
  * @property {string | undefined} error
  * @property {boolean} calibration
+ * @property {Record<string, { median: number | undefined, values: number[] }>} metrics  script: each
+ *   metric's median and its values, in run order (failed runs left out)
  * @property {import('./runner.js').RunResult[]} runs
  */
 
@@ -58,6 +60,15 @@ export function summarizeServer(id, { label, short, calibration }, runs) {
         return cpu !== undefined && run.value ? [(cpu / run.value) * 1e6] : [];
       }),
     );
+  /** @type {ServerSummary['metrics']} */
+  const metrics = {};
+  for (const key of new Set(good.flatMap((run) => Object.keys(run.metrics ?? {})))) {
+    const values = good.flatMap((run) => {
+      const value = run.metrics?.[key];
+      return typeof value === 'number' && Number.isFinite(value) ? [value] : [];
+    });
+    metrics[key] = { median: status === 'ok' ? median(values) : undefined, values };
+  }
   return {
     id,
     label,
@@ -71,6 +82,7 @@ export function summarizeServer(id, { label, short, calibration }, runs) {
     serverUserMicrosPerOp: perOp('serverUserCpu'),
     error: failed?.error ?? unavailable?.error,
     calibration,
+    metrics,
     runs,
   };
 }
@@ -85,7 +97,11 @@ export function compare(scenario, servers) {
   return scenario.targets.map((target) => {
     const a = byId.get(target.server);
     const b = byId.get(target.baseline);
-    const ratio = a?.median !== undefined && b?.median ? a.median / b.median : undefined;
+    const of = (/** @type {ServerSummary | undefined} */ s) =>
+      target.metric === undefined ? s?.median : s?.metrics[target.metric]?.median;
+    const [am, bm] = [of(a), of(b)];
+    const ratio = am !== undefined && bm ? am / bm : undefined;
+    const metric = scenario.metrics?.find((m) => m.key === target.metric);
     const limit = target.min ?? target.max;
     const targetText =
       target.min !== undefined ? `≥ ${target.min}` : target.max !== undefined ? `≤ ${target.max}` : '';
@@ -99,7 +115,7 @@ export function compare(scenario, servers) {
     return {
       server: target.server,
       baseline: target.baseline,
-      label: `${a?.short ?? target.server} / ${b?.short ?? target.baseline}`,
+      label: `${metric ? `${metric.title}: ` : ''}${a?.short ?? target.server} / ${b?.short ?? target.baseline}`,
       ratio,
       target: targetText,
       result,
@@ -136,6 +152,7 @@ export function loadgenCheck(scenario, servers) {
 export function formatValue(value, unit) {
   if (value === undefined || !Number.isFinite(value)) return '-';
   if (unit === 'KiB/conn') return value.toFixed(2);
+  if (unit === 'ms') return value < 10 ? value.toFixed(2) : value.toFixed(1);
   if (value >= 100) return Math.round(value).toLocaleString('en-US');
   return value.toFixed(1);
 }
@@ -199,6 +216,20 @@ function idleRow(s, unit) {
   ];
 }
 
+/** @param {ServerSummary} s @param {import('./catalog.js').Scenario} scenario */
+function scriptRow(s, scenario) {
+  const row = [s.label, cell(s, scenario.unit), s.values.map((v) => formatValue(v, scenario.unit)).join(' ')];
+  for (const m of scenario.metrics ?? []) {
+    const figures = s.metrics[m.key];
+    row.push(
+      figures === undefined
+        ? '-'
+        : `${formatValue(figures.median, m.unit)} (${figures.values.map((v) => formatValue(v, m.unit)).join(' ')})`,
+    );
+  }
+  return row;
+}
+
 /** @param {ScenarioReport} report */
 export function renderTerminal(report) {
   const { scenario, servers, comparisons } = report;
@@ -210,18 +241,28 @@ export function renderTerminal(report) {
           ['server', 'median', 'runs', 'RSS with the connections open'],
           ...servers.map((s) => idleRow(s, scenario.unit)),
         ]
-      : [
-          [
-            'server',
-            'median',
-            'runs',
-            'loadgen cpu',
-            'server cpu',
-            `server µs/${unitOfWork(scenario.unit)}`,
-            `user µs/${unitOfWork(scenario.unit)}`,
-          ],
-          ...servers.map((s) => loadRow(s, scenario.unit)),
-        ];
+      : scenario.kind === 'script'
+        ? [
+            [
+              'server',
+              'median',
+              'runs',
+              ...(scenario.metrics ?? []).map((m) => `${m.title} ${m.unit} (runs)`),
+            ],
+            ...servers.map((s) => scriptRow(s, scenario)),
+          ]
+        : [
+            [
+              'server',
+              'median',
+              'runs',
+              'loadgen cpu',
+              'server cpu',
+              `server µs/${unitOfWork(scenario.unit)}`,
+              `user µs/${unitOfWork(scenario.unit)}`,
+            ],
+            ...servers.map((s) => loadRow(s, scenario.unit)),
+          ];
   lines.push(...pad(rows).map((l) => `  ${l}`));
   for (const s of servers) {
     if (s.status !== 'ok' && s.error)
@@ -265,6 +306,14 @@ export function renderMarkdown(reports, context) {
       const runs = s.values.map((v) => formatValue(v, scenario.unit)).join(', ');
       lines.push(`| ${scenario.id} (${scenario.unit}) | ${s.label} | ${cell(s, scenario.unit)} | ${runs} |`);
     }
+    for (const m of scenario.metrics ?? []) {
+      for (const s of servers) {
+        const figures = s.metrics[m.key];
+        const runs = figures?.values.map((v) => formatValue(v, m.unit)).join(', ') ?? '';
+        const value = s.status === 'ok' ? formatValue(figures?.median, m.unit) : cell(s, m.unit);
+        lines.push(`| ${scenario.id} ${m.title} (${m.unit}) | ${s.label} | ${value} | ${runs} |`);
+      }
+    }
   }
   lines.push('', '| ratio of medians | measured | target | |', '|---|---:|---|---|');
   for (const { scenario, comparisons } of reports) {
@@ -281,6 +330,15 @@ export function renderMarkdown(reports, context) {
     return [`${scenario.id}: ${cpu} of its CPU driving the fastest (${loadgen.fastest})${headroom}`];
   });
   if (checks.length > 0) lines.push('', `Load generator (C, epoll): ${checks.join('; ')}.`);
+  const scripts = reports
+    .filter(({ scenario }) => scenario.kind === 'script')
+    .map(({ scenario }) => scenario.id);
+  if (scripts.length > 0) {
+    lines.push(
+      '',
+      `${scripts.join(', ')}: no C load generator; each run is one Node.js process pinned to one CPU with the chat node(s) and the clients (redis-server on the other CPU), latency measured one line at a time between two clients.`,
+    );
+  }
   return lines.join('\n');
 }
 

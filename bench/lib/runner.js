@@ -36,6 +36,7 @@ const CLOCK_TICKS = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf
  * @property {string} [handler]      the handler the server announced
  * @property {Record<string, unknown>} [loadgen]  the load generator's JSON line
  * @property {{ before: number, after: number, conns: number, perConnection: number }} [memory]  idle: server RSS in bytes
+ * @property {Record<string, number>} [metrics]  script: the other figures of the run (the scenario's `metrics`)
  */
 
 /**
@@ -70,7 +71,7 @@ export function launch(server, tools) {
       if ('unavailable' in state)
         return { status: 'unavailable', error: state.unavailable, handler: state.handler };
       if (proc.exited) return { status: 'failed', error: `server exited earlier: ${proc.stderrTail()}` };
-      const loadgenArgs = [...scenario.loadgen(options), '--port', String(state.port)];
+      const loadgenArgs = [...(scenario.loadgen?.(options) ?? []), '--port', String(state.port)];
       /** @type {RunResult} */
       let result;
       try {
@@ -92,6 +93,64 @@ export function launch(server, tools) {
       return { ...result, handler: state.handler };
     },
   };
+}
+
+/** A script run's bound (the script bounds its own time; this only catches a hang). */
+const SCRIPT_TIMEOUT_MS = 180_000;
+
+/**
+ * One run of a `script` scenario: runs the server's command (the script measures by itself) pinned
+ * to the server CPU, in its own process group (ended afterwards, with anything the script started),
+ * and reads the last JSON line it prints: `{ ok, value, metrics?, error? }`.
+ * @param {import('./catalog.js').ServerSpec} server
+ * @param {import('./catalog.js').Tools} tools
+ * @returns {Promise<RunResult>}
+ */
+export async function runScript(server, tools) {
+  const argv = server.command(tools);
+  if (typeof argv === 'string') return { status: 'unavailable', error: argv };
+  const command = server.multiProcess ? argv : ['taskset', '-c', SERVER_CPU, ...argv];
+  const child = spawn('bash', ['-c', RAISE_NOFILE, 'bench-script', ...command], {
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const pid = /** @type {number} */ (child.pid);
+  running.add(pid);
+  let stderr = '';
+  child.stderr.setEncoding('utf8');
+  child.stderr.on('data', (chunk) => {
+    stderr = (stderr + chunk).slice(-2000);
+  });
+  /** @type {Record<string, unknown> | undefined} */
+  let report;
+  createInterface({ input: child.stdout }).on('line', (line) => {
+    try {
+      const parsed = JSON.parse(line);
+      if (parsed !== null && typeof parsed === 'object') report = parsed;
+    } catch {
+      // Not the result line.
+    }
+  });
+  const killer = setTimeout(() => signalGroup(pid, 'SIGKILL'), SCRIPT_TIMEOUT_MS);
+  const code = await new Promise((resolve) => child.once('close', resolve));
+  clearTimeout(killer);
+  signalGroup(pid, 'SIGKILL');
+  running.delete(pid);
+  const tail = stderr.trim().split('\n').slice(-6).join(' | ');
+  if (report === undefined) {
+    return {
+      status: 'failed',
+      error: `script exited (code ${code}) without a result${tail ? `: ${tail}` : ''}`,
+    };
+  }
+  const ok = report.ok === true && Number.isFinite(Number(report.value));
+  /** @type {RunResult} */
+  const result = { status: ok ? 'ok' : 'failed', value: Number(report.value), loadgen: report };
+  if (report.metrics !== null && typeof report.metrics === 'object') {
+    result.metrics = /** @type {Record<string, number>} */ (report.metrics);
+  }
+  if (!ok) result.error = String(report.error ?? `no value${tail ? `: ${tail}` : ''}`);
+  return result;
 }
 
 /**
