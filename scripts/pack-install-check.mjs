@@ -2,8 +2,9 @@
 // Packs @sockserve/core, @sockserve/handlers and @sockserve/udp-native as npm would publish them,
 // installs the tarballs into a fresh project outside the workspace with NO compiler on the PATH (a
 // temporary bin directory holding only `node` and `npm`), and runs every consumer in
-// scripts/consumers/ (*.mjs, *.cjs) there with the chosen Node.js. The ESM consumer serves a TCP
-// echo, a UDP echo and a Unix datagram echo, and checks `server.batching === true` on linux-x64.
+// scripts/consumers/ there with the chosen Node.js (*.mjs, *.cjs as they are; *.ts type-checked under
+// strict nodenext against the installed packages, then compiled and run). The ESM consumer serves a
+// TCP echo, a UDP echo and a Unix datagram echo, and checks `server.batching === true` on linux-x64.
 //
 // Three installs, each of which must succeed:
 //   1. plain `npm install <tarballs>`: npm 11 skips the dependencies' install scripts, so the addon
@@ -40,6 +41,21 @@ const { values } = parseArgs({
   options: { node: { type: 'string' }, keep: { type: 'boolean', default: false } },
 });
 const node = path.resolve(values.node ?? process.execPath);
+
+/**
+ * Type-checks and compiles a TypeScript consumer in `project` (strict, `module: nodenext`, as its
+ * header says) against the packages installed there, with the workspace's own TypeScript and
+ * @types/node (nothing more is installed into the project), into `project/out/`.
+ */
+function typecheck(project, consumer, env) {
+  const tsc = path.join(root, 'node_modules/typescript/bin/tsc');
+  const args = [
+    ...['--strict', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--target', 'es2022'],
+    ...['--lib', 'es2022,esnext.disposable', '--types', 'node'],
+    ...['--typeRoots', path.join(root, 'node_modules/@types'), '--outDir', 'out', consumer],
+  ];
+  return spawnSync(node, [tsc, ...args], { cwd: project, env, encoding: 'utf8', timeout: 120_000 });
+}
 const packages = ['packages/core', 'packages/handlers', 'packages/udp-native'];
 const compilers = ['cc', 'gcc', 'g++', 'c++', 'clang', 'make', 'python3', 'python'];
 
@@ -166,10 +182,17 @@ try {
       continue;
     }
     for (const consumer of readdirSync(path.join(root, 'scripts/consumers'))) {
-      if (!/\.(mjs|cjs)$/.test(consumer)) continue;
+      if (!/\.(mjs|cjs|ts)$/.test(consumer)) continue;
       copyFileSync(path.join(root, 'scripts/consumers', consumer), path.join(project, consumer));
-      const run = spawnSync(node, [consumer], { cwd: project, env, encoding: 'utf8', timeout: 60_000 });
       const indent = (text) => (text.trim() === '' ? '' : `${text.trimEnd().replace(/^/gm, '    ')}\n`);
+      let program = consumer;
+      if (consumer.endsWith('.ts')) {
+        const compiled = typecheck(project, consumer, env);
+        process.stdout.write(indent(compiled.stdout));
+        if (!check(compiled.status === 0, `${consumer} type-checks against the installed packages`)) continue;
+        program = path.join('out', consumer.replace(/\.ts$/, '.js'));
+      }
+      const run = spawnSync(node, [program], { cwd: project, env, encoding: 'utf8', timeout: 60_000 });
       process.stdout.write(indent(run.stdout));
       if (run.status !== 0) process.stdout.write(indent(run.stderr));
       check(run.status === 0, `${consumer} on Node.js ${version} after the ${what}`);
