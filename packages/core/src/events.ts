@@ -29,6 +29,13 @@ export interface ServerEvents<Address, ClientAddress> {
   'request-error': [error: unknown, clientAddress: ClientAddress];
   /** A request was closed without reaching a handler. */
   'request-refused': [reason: RefusedReason, clientAddress: ClientAddress | undefined];
+  /**
+   * A TLS connection closed before it became a request: its handshake failed (plain text, a client
+   * certificate refused under `requestCert`, …), took longer than `handshakeTimeout`, or the client
+   * left. The error is Node's (its `code` says why, e.g. `ERR_SSL_WRONG_VERSION_NUMBER`,
+   * `ERR_TLS_HANDSHAKE_TIMEOUT`).
+   */
+  'tls-error': [error: Error & { code?: string }, clientAddress: ClientAddress];
   /** The listening socket reported an error after binding (e.g. EMFILE on accept); the server keeps running. */
   'socket-error': [error: Error];
   /** `handleRequest()` waited `timeout` seconds without a request. */
