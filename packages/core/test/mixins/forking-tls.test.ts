@@ -8,6 +8,7 @@ import tls from 'node:tls';
 import { fileURLToPath } from 'node:url';
 import { BaseRequestHandler, ForkingTCPServer, ForkingUnixStreamServer } from '@sockserve/core';
 import { afterAll, describe, expect, it } from 'vitest';
+import { makeTestCerts } from '../../../../test-support/tls-certs.js';
 import {
   childProcessesOf,
   processState,
@@ -17,7 +18,6 @@ import {
   until,
   withDeadline,
 } from '../helpers.js';
-import { makeTestCerts } from '../servers/tls-certs.js';
 
 const certs = makeTestCerts();
 afterAll(() => certs[Symbol.dispose]());

@@ -5,6 +5,7 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import { afterAll, describe, expect, it } from 'vitest';
+import { makeTestCerts } from '../../../../test-support/tls-certs.js';
 import type { InetAddress, UnixAddress } from '../../src/address.js';
 import {
   ErrorCodes,
@@ -15,7 +16,6 @@ import {
   UnixStreamServer,
 } from '../../src/index.js';
 import { readAll, serving, tempDir, withDeadline } from '../helpers.js';
-import { makeTestCerts } from './tls-certs.js';
 
 const certs = makeTestCerts();
 afterAll(() => certs[Symbol.dispose]());
