@@ -2,6 +2,7 @@
  * The one place that knows `@sockserve/core` and `@sockserve/handlers`: which server class and
  * handler each command line builds. Everything else in the demo works with `DemoServer`.
  */
+import { readFileSync } from 'node:fs';
 import type net from 'node:net';
 import {
   type BaseServer,
@@ -12,10 +13,12 @@ import {
   ForkingUnixStreamServer,
   formatAddress,
   type InetAddress,
+  type StreamServer,
   TCPServer,
   ThreadingTCPServer,
   ThreadingUDPServer,
   ThreadingUnixStreamServer,
+  type TLSOptions,
   UDPServer,
   UnixStreamServer,
 } from '@sockserve/core';
@@ -28,7 +31,7 @@ import {
   MemoryHub,
   ProcessHub,
 } from '@sockserve/handlers';
-import { type ChatSettings, type ServerSettings, type Transport, UsageError } from './cli.js';
+import { type ChatSettings, type ServerSettings, type TLSFiles, type Transport, UsageError } from './cli.js';
 
 export type AnyServer = BaseServer<any, any, any>;
 
@@ -45,6 +48,38 @@ export interface DemoServer {
    * there it is the process hub's broker); undefined for echo.
    */
   readonly hub: ChatHub | undefined;
+  /** The certificate files of a TLS server (read again by `reloadTLS`). */
+  readonly tls?: TLSFiles | undefined;
+}
+
+/** Could not read a TLS file (exit status 1, one line). */
+export class TLSFileError extends Error {
+  override readonly name = 'TLSFileError';
+}
+
+/** The server's `tls` option, read from the files now. */
+export function readTLS(files: TLSFiles): TLSOptions {
+  const read = (path: string, what: string): string => {
+    try {
+      return readFileSync(path, 'utf8');
+    } catch (error) {
+      throw new TLSFileError(`cannot read the ${what} ${path}: ${(error as Error).message}`);
+    }
+  };
+  const options: TLSOptions = { cert: read(files.cert, 'certificate'), key: read(files.key, 'key') };
+  if (files.ca !== undefined) options.ca = read(files.ca, 'CA file');
+  if (files.clientAuth) {
+    options.requestCert = true;
+    options.rejectUnauthorized = true;
+  }
+  return options;
+}
+
+/** Reads the certificate files again and gives them to the server for new connections (SIGHUP). */
+export function reloadTLS(demo: DemoServer): boolean {
+  if (demo.tls === undefined) return false;
+  (demo.server as StreamServer<unknown, unknown>).setSecureContext(readTLS(demo.tls));
+  return true;
 }
 
 /** The last line chat users get when the demo stops: `-- server shutting down`. */
@@ -81,6 +116,7 @@ export function createEchoServer(settings: ServerSettings, label = 'echo'): Demo
     label,
     server: streamServer(settings, Handler),
     hub: undefined,
+    tls: settings.tls,
   };
 }
 
@@ -104,21 +140,30 @@ export function createChatServer(settings: ServerSettings, chat: ChatSettings, l
     const server = streamServer(settings, ChatHandler.with(options));
     // This line runs again in every child (entry-script re-execution): there it returns the client.
     const hub = ProcessHub.attach(server as AnyServer & ForkingServer);
-    return { kind: 'chat', transport: settings.transport, label, server, hub };
+    return { kind: 'chat', transport: settings.transport, label, server, hub, tls: settings.tls };
   }
   const hub = new MemoryHub();
   const server = streamServer(settings, ChatHandler.with({ ...options, hub }));
-  return { kind: 'chat', transport: settings.transport, label, server, hub };
+  return { kind: 'chat', transport: settings.transport, label, server, hub, tls: settings.tls };
 }
 
-/** `tcp://127.0.0.1:9999`, `udp://[::1]:9999`, `unix:///tmp/demo.sock`: the server's real address. */
+/**
+ * `tcp://127.0.0.1:9999`, `udp://[::1]:9999`, `unix:///tmp/demo.sock`: the server's real address;
+ * `tls://127.0.0.1:9999` and `tls+unix:///tmp/demo.sock` for TLS.
+ */
 export function serverUrl(demo: DemoServer): string {
-  return formatAddress(demo.server.serverAddress, demo.transport);
+  const url = formatAddress(demo.server.serverAddress, demo.transport);
+  if (demo.tls === undefined) return url;
+  return demo.transport === 'unix' ? `tls+${url}` : url.replace(/^tcp:/, 'tls:');
 }
 
 /** How to talk to it with nc: `nc 127.0.0.1 9998`, `nc -u 127.0.0.1 9999`, `nc -U /tmp/demo.sock`. */
 export function ncCommand(demo: DemoServer): string {
   const address = demo.server.serverAddress;
+  if (demo.tls !== undefined) {
+    const to = 'path' in address ? `--transport unix ${address.path}` : `${address.host} ${address.port}`;
+    return `sockserve-demo connect --tls${demo.tls.ca === undefined ? '' : ' --tls-ca CA'} ${to}`;
+  }
   if ('path' in address) return `nc -U ${address.path}`;
   const host = address.host === '::' || address.host === '0.0.0.0' ? '127.0.0.1' : address.host;
   return `nc${demo.transport === 'udp' ? ' -u' : ''} ${host} ${address.port}`;
@@ -133,6 +178,7 @@ export function isForkingParent(demo: DemoServer): boolean {
 function streamServer(settings: ServerSettings, Handler: StreamHandlerClass | typeof ChatHandler): AnyServer {
   const options = {
     maxConnections: settings.maxConnections,
+    tls: settings.tls === undefined ? undefined : readTLS(settings.tls),
     ...(settings.mode === 'forking' ? { workers: settings.workers, perRequest: settings.perRequest } : {}),
   };
   if (settings.transport === 'unix') {
