@@ -68,7 +68,9 @@ export interface ConnectSettings {
   /** Seconds of silence from the server, after stdin ended, before giving up. */
   timeout: number | undefined;
   /** `--tls`: connect over TLS, checking the server's certificate against `ca` (or the system's CAs) unless `insecure`. */
-  tls: { ca: string | undefined; insecure: boolean } | undefined;
+  tls:
+    | { ca: string | undefined; insecure: boolean; cert: string | undefined; key: string | undefined }
+    | undefined;
 }
 
 /** The commands: what `sockserve-demo <command>` runs. */
@@ -148,7 +150,19 @@ export const ALLOWED: Record<CommandName, ReadonlySet<OptionName>> = {
     'chat-port',
     ...CHAT,
   ]),
-  connect: new Set([...OUTPUT, 'transport', 'host', 'port', 'path', 'timeout', 'tls', 'tls-ca', 'insecure']),
+  connect: new Set([
+    ...OUTPUT,
+    'transport',
+    'host',
+    'port',
+    'path',
+    'timeout',
+    'tls',
+    'tls-ca',
+    'insecure',
+    'tls-cert',
+    'tls-key',
+  ]),
 };
 
 /** Parses `argv` (without `node` and the script). Throws `UsageError`. */
@@ -288,13 +302,20 @@ function connectSettings(values: Values, operands: string[]): ConnectSettings {
   if (values.insecure && values['tls-ca'] !== undefined) {
     throw new UsageError('--insecure skips the certificate check: give it or --tls-ca, not both');
   }
+  const cert = values['tls-cert'];
+  const key = values['tls-key'];
+  if (!tls && (cert !== undefined || key !== undefined))
+    throw new UsageError('--tls-cert and --tls-key need --tls');
+  if ((cert === undefined) !== (key === undefined)) {
+    throw new UsageError('a client certificate needs both --tls-cert PATH and --tls-key PATH');
+  }
   if (tls && transport === 'udp')
     throw new UsageError('--tls needs a stream transport (tcp or unix), not udp');
   return {
     transport,
     ...endpoint(given, transport, ECHO_PORT),
     timeout: seconds(values.timeout, '--timeout'),
-    tls: tls ? { ca: values['tls-ca'], insecure: values.insecure ?? false } : undefined,
+    tls: tls ? { ca: values['tls-ca'], insecure: values.insecure ?? false, cert, key } : undefined,
   };
 }
 

@@ -43,14 +43,20 @@ function openStream(settings: ConnectSettings): { socket: net.Socket; ready: str
   const target =
     settings.transport === 'unix' ? { path: settings.path! } : { host: settings.host, port: settings.port };
   if (settings.tls === undefined) return { socket: net.connect(target), ready: 'connect' };
-  const { ca, insecure } = settings.tls;
+  const { ca, insecure, cert, key } = settings.tls;
   const options: tls.ConnectionOptions = { ...target, rejectUnauthorized: !insecure };
-  if (ca !== undefined) {
+  const read = (path: string, what: string): string => {
     try {
-      options.ca = readFileSync(ca, 'utf8');
+      return readFileSync(path, 'utf8');
     } catch (error) {
-      throw new ConnectError(`cannot read the CA file ${ca}: ${(error as Error).message}`);
+      throw new ConnectError(`cannot read the ${what} ${path}: ${(error as Error).message}`);
     }
+  };
+  if (ca !== undefined) options.ca = read(ca, 'CA file');
+  // A client certificate, for a server started with --tls-client-auth.
+  if (cert !== undefined && key !== undefined) {
+    options.cert = read(cert, 'certificate');
+    options.key = read(key, 'key');
   }
   // SNI names a host, never an address.
   if (settings.transport !== 'unix' && net.isIP(settings.host) === 0) options.servername = settings.host;

@@ -62,7 +62,9 @@ function optionHelp(option: OptionName, command: CommandName): string[] {
     case 'redis-url':
       return ['--redis-url URL', 'chat: with --hub redis'];
     case 'tls-cert':
-      return ['--tls-cert PATH', 'serve TLS with this certificate (PEM); reloaded on SIGHUP'];
+      return command === 'connect'
+        ? ['--tls-cert PATH', 'with --tls: a client certificate (PEM), for --tls-client-auth servers']
+        : ['--tls-cert PATH', 'serve TLS with this certificate (PEM); reloaded on SIGHUP'];
     case 'tls-key':
       return ['--tls-key PATH', "the certificate's private key (PEM)"];
     case 'tls-ca':

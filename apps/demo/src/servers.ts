@@ -162,7 +162,8 @@ export function ncCommand(demo: DemoServer): string {
   const address = demo.server.serverAddress;
   if (demo.tls !== undefined) {
     const to = 'path' in address ? `--transport unix ${address.path}` : `${address.host} ${address.port}`;
-    return `sockserve-demo connect --tls${demo.tls.ca === undefined ? '' : ' --tls-ca CA'} ${to}`;
+    const client = demo.tls.clientAuth ? ' --tls-cert CLIENT.crt --tls-key CLIENT.key' : '';
+    return `sockserve-demo connect --tls --tls-ca CA.crt${client} ${to}  (or: openssl s_client -quiet -connect …)`;
   }
   if ('path' in address) return `nc -U ${address.path}`;
   const host = address.host === '::' || address.host === '0.0.0.0' ? '127.0.0.1' : address.host;

@@ -93,6 +93,10 @@ describe('chat with TLS client authentication', () => {
     expect(welcome).toMatch(/^-- welcome, you are guest\d+ in #lobby/);
     const refused = await runCli(['connect', '--tls', ...CA, host!, port!], 'hello\n');
     expect(refused.stdout).not.toContain('welcome');
+    const client = ['--tls-cert', file('client.crt'), '--tls-key', file('client.key')];
+    const served = await runCli(['connect', '--tls', ...CA, ...client, host!, port!], '/quit\n');
+    expect(served.code).toBe(0);
+    expect(served.stdout).toMatch(/^-- welcome, you are guest\d+ in #lobby.*\n-- bye\n$/s);
     await cli.until(() => cli.stderr.includes('TLS handshake failed'), 'the log line of the refused client');
   });
 });
@@ -154,6 +158,10 @@ describe('TLS usage errors', () => {
     [['echo', '--tls-cert', 'a', '--tls-key', 'b', '--tls-client-auth'], /--tls-client-auth needs --tls-ca/],
     [['echo', '--transport', 'udp', '--tls-cert', 'a', '--tls-key', 'b'], /TLS needs a stream transport/],
     [['connect', '--insecure', '127.0.0.1', '1'], /--insecure needs --tls/],
+    [
+      ['connect', '--tls', '--tls-cert', 'c.pem', '127.0.0.1', '1'],
+      /needs both --tls-cert PATH and --tls-key PATH/,
+    ],
     [['start', '--tls-cert', 'a'], /option --tls-cert does not apply to 'start'/],
   ])('%j', async (args, message) => {
     const result = await runCli(args);
