@@ -65,6 +65,8 @@ export abstract class StreamServer<Address, ClientAddress> extends BaseServer<
   #acceptor: TLSAcceptor | undefined;
   /** TLS connections established and not yet closed (they count against maxConnections). */
   #sessions = 0;
+  /** Connections in their TLS handshake (closed by `serverClose()`). */
+  readonly #handshaking = new Set<net.Socket>();
 
   constructor(
     serverAddress: Address,
@@ -217,10 +219,16 @@ export abstract class StreamServer<Address, ClientAddress> extends BaseServer<
       failed?.(error as Error);
       return;
     }
+    this.#handshaking.add(socket);
     acceptor.accept(
       socket,
-      (request) => then(request, clientAddress),
+      (request) => {
+        this.#handshaking.delete(socket);
+        then(request, clientAddress);
+      },
       (error) => {
+        // A handshake cut short by serverClose() is no client's failure.
+        if (!this.#handshaking.delete(socket)) error.code = ErrorCodes.SERVER_CLOSED;
         this.emit('tls-error', error, clientAddress);
         failed?.(error);
       },
@@ -228,6 +236,10 @@ export abstract class StreamServer<Address, ClientAddress> extends BaseServer<
   }
 
   protected override closeSocket(): Promise<void> {
+    // Handshakes in progress would otherwise finish (or time out) after the server closed.
+    const handshaking = [...this.#handshaking];
+    this.#handshaking.clear();
+    for (const socket of handshaking) socket.destroy();
     this.#unwatch?.();
     this.#unwatch = undefined;
     this.socket?.close();

@@ -270,6 +270,27 @@ describe('failed handshakes never reach the pipeline', () => {
   });
 });
 
+describe('serverClose with handshakes in progress', () => {
+  it('closes them at once (not after handshakeTimeout), reported as tls-error ERR_SOCKSERVE_SERVER_CLOSED', async () => {
+    const server = await serving(
+      new TCPServer(LOOPBACK, TLSLineHandler, { tls: serverTLS(), handshakeTimeout: 3600 }),
+    );
+    const codes: Array<string | undefined> = [];
+    server.on('tls-error', (error) => codes.push(error.code));
+    const silent = net.connect(server.serverAddress.port, '127.0.0.1');
+    silent.on('error', () => {});
+    const closed = new Promise<void>((resolve) => silent.once('close', () => resolve()));
+    // The server has the connection once a TLS client on the same listener got its answer.
+    const probe = await tlsConnect(server.serverAddress);
+    expect(await ask(probe, 'probe')).toBe('probe');
+    probe.end();
+    await readAll(probe);
+    await server[Symbol.asyncDispose]();
+    await withDeadline(closed, 'silent client closed by serverClose');
+    expect(codes).toEqual([ErrorCodes.SERVER_CLOSED]);
+  });
+});
+
 describe('setSecureContext', () => {
   it('rotates the certificate for new connections; an open session keeps working', async () => {
     await using server = await serving(
