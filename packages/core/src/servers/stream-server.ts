@@ -202,12 +202,12 @@ export abstract class StreamServer<Address, ClientAddress> extends BaseServer<
     then: (request: tls.TLSSocket | net.Socket, clientAddress: ClientAddress) => void,
     failed?: (error: Error) => void,
   ): void {
+    if (this.tls === undefined) {
+      then(socket, clientAddress);
+      return;
+    }
     let acceptor = this.#acceptor;
     try {
-      if (this.tls === undefined) {
-        then(socket, clientAddress);
-        return;
-      }
       // `tls` or `handshakeTimeout` set by hand (or by a forking parent): rebuild the acceptor.
       if (acceptor?.options !== this.tls || acceptor.handshakeTimeout !== this.handshakeTimeout) {
         acceptor = new TLSAcceptor(this.tls, this.handshakeTimeout);
