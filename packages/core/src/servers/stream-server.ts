@@ -67,6 +67,9 @@ export abstract class StreamServer<Address, ClientAddress> extends BaseServer<
   #sessions = 0;
   /** Connections in their TLS handshake (closed by `serverClose()`). */
   readonly #handshaking = new Set<net.Socket>();
+  /** TLS requests still flushing their last bytes after `shutdownRequest()` (`serverClose()` waits). */
+  readonly #flushing = new Set<net.Socket>();
+  #flushWaiters: Array<() => void> = [];
 
   constructor(
     serverAddress: Address,
@@ -258,11 +261,26 @@ export abstract class StreamServer<Address, ClientAddress> extends BaseServer<
     }
     // closeRequest runs once, whichever comes first: the flush, the socket closing (a peer that
     // half-closed makes it destroy itself once flushed), or the linger timeout.
-    const close = (): void => this.closeRequest(socket);
+    // A TLS socket holds its last bytes in the TLS layer, not yet in the kernel: serverClose() waits
+    // for them, so that a process that exits right after it (a perRequest child) sends them.
+    const tracked = (socket as Partial<tls.TLSSocket>).encrypted === true;
+    if (tracked) this.#flushing.add(socket);
+    const close = (): void => {
+      if (tracked && this.#flushing.delete(socket) && this.#flushing.size === 0) {
+        for (const wake of this.#flushWaiters.splice(0)) wake();
+      }
+      this.closeRequest(socket);
+    };
     socket.once('finish', close);
     socket.once('close', close);
     // A peer that does not take our last bytes would otherwise hold the connection forever.
     if (socket.writableLength > 0) socket.setTimeout(LINGER_MS, close);
+  }
+
+  /** Waits for running requests (as BaseServer), then for TLS requests still flushing their last bytes. */
+  protected override async joinRequests(): Promise<void> {
+    await super.joinRequests();
+    if (this.#flushing.size > 0) await new Promise<void>((resolve) => this.#flushWaiters.push(resolve));
   }
 
   protected override closeRequest(socket: net.Socket): void {

@@ -4,6 +4,7 @@
  */
 import net from 'node:net';
 import tls from 'node:tls';
+import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { makeTestCerts } from '../../../../test-support/tls-certs.js';
 import type { InetAddress, UnixAddress } from '../../src/address.js';
@@ -16,6 +17,7 @@ import {
   UnixStreamServer,
 } from '../../src/index.js';
 import { readAll, serving, tempDir, withDeadline } from '../helpers.js';
+import { ServerProcess } from './server-process.js';
 
 const certs = makeTestCerts();
 afterAll(() => certs[Symbol.dispose]());
@@ -288,6 +290,20 @@ describe('serverClose with handshakes in progress', () => {
     await server[Symbol.asyncDispose]();
     await withDeadline(closed, 'silent client closed by serverClose');
     expect(codes).toEqual([ErrorCodes.SERVER_CLOSED]);
+  });
+});
+
+describe('serverClose waits for TLS requests to flush', () => {
+  it('a process that exits right after serverClose() has sent every byte of the last reply', async () => {
+    await using server = new ServerProcess([
+      fileURLToPath(new URL('../fixtures/tls-exit-after-close.mjs', import.meta.url)),
+      certs.dir,
+    ]);
+    const port = await server.port();
+    const socket = await tlsConnect({ host: '127.0.0.1', port, family: 'IPv4' });
+    const reply = readAll(socket);
+    socket.write('give\n');
+    expect((await withDeadline(reply, 'the whole reply')).length).toBe(1000 * 10);
   });
 });
 
