@@ -101,13 +101,13 @@ describe.each([
   });
 });
 
-it('ForkingUnixStreamServer serves TLS from its children', async () => {
+it('ForkingUnixStreamServer serves TLS from its children (key and cert as Buffers)', async () => {
   using dir = tempDir();
   await using server = await serving(
     new ForkingUnixStreamServer(dir.file('tls.sock'), UnusedHandler, {
       workers: 1,
       handlerModule,
-      tls: serverTLS(),
+      tls: { key: Buffer.from(certs.server.key), cert: Buffer.from(certs.server.cert) },
     }),
   );
   const socket = await tlsConnect(server.serverAddress);
