@@ -173,6 +173,22 @@ describe('TLS sessions behave as plain connections', () => {
     socket.destroy();
   });
 
+  it("the handler's timeout applies to an established TLS session", async () => {
+    class Impatient extends TLSLineHandler {
+      override timeout = 0.3;
+    }
+    await using server = await serving(new TCPServer(LOOPBACK, Impatient, { tls: serverTLS() }));
+    const failed = new Promise<unknown>((resolve) => server.once('request-error', resolve));
+    const socket = await tlsConnect(server.serverAddress);
+    expect(await ask(socket, 'first')).toBe('first');
+    // Then silence: the server gives up on the session, as on plain TCP.
+    await withDeadline(
+      readAll(socket).catch(() => Buffer.alloc(0)),
+      'the server closing an idle session',
+    );
+    expect(await withDeadline(failed, 'request-error')).toMatchObject({ code: ErrorCodes.TIMEOUT });
+  });
+
   it('ALPN and SNI are visible to the handler', async () => {
     await using server = await serving(
       new TCPServer(LOOPBACK, TLSLineHandler, {
