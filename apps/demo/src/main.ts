@@ -18,7 +18,7 @@ import { commandHelp, HELP } from './help.js';
 import { createLogger } from './logger.js';
 import { createOutput, type Output } from './output.js';
 import { type DemoServerFactory, serve } from './serve.js';
-import { createChatServer, createEchoServer, type DemoServer, ncCommand, TLSFileError } from './servers.js';
+import { createChatServer, createEchoServer, type DemoServer, ncCommand } from './servers.js';
 
 export const VERSION: string = packageJson.version;
 
@@ -109,7 +109,7 @@ function fail(error: unknown, output: Output): number {
     output.failure(error.message, true);
     return 2;
   }
-  if (error instanceof ConnectError || error instanceof TLSFileError) {
+  if (error instanceof ConnectError) {
     output.failure(error.message);
     return 1;
   }
@@ -117,7 +117,7 @@ function fail(error: unknown, output: Output): number {
     if (
       error.code === ErrorCodes.ADDRESS_IN_USE ||
       error.code === ErrorCodes.BIND_FAILED ||
-      // A certificate or key node:tls refuses (the message names the option and the reason).
+      // A TLS file that cannot be read, or that node:tls refuses (the message names it and why).
       error.code === ErrorCodes.INVALID_ARG_VALUE
     ) {
       output.failure(error.message);

@@ -9,7 +9,8 @@
 import { formatAddress, isForkChild, type SocketAddress, UDPServer } from '@sockserve/core';
 import type { Logger } from './logger.js';
 import type { Output } from './output.js';
-import { type DemoServer, isForkingParent, reloadTLS, SHUTDOWN_NOTICE, serverUrl } from './servers.js';
+import { type DemoServer, isForkingParent, SHUTDOWN_NOTICE, serverUrl } from './servers.js';
+import { reloadTLS, tlsFilesOf } from './tls-files.js';
 
 /** How a TCP client whose address could not be read (it reset first) is logged. */
 export const UNKNOWN_CLIENT = 'unknown (reset before read)';
@@ -60,10 +61,11 @@ export async function serve(
   // children get them too). A file that cannot be read or used keeps the old certificate.
   const onHangup = (): void => {
     for (const demo of servers) {
-      if (demo.tls === undefined) continue;
+      const files = tlsFilesOf(demo.server);
+      if (files === undefined) continue;
       try {
-        reloadTLS(demo);
-        log.info({ server: demo.label, cert: demo.tls.cert }, 'reloaded the TLS certificate');
+        reloadTLS(demo.server);
+        log.info({ server: demo.label, cert: files.cert }, 'reloaded the TLS certificate');
       } catch (error) {
         log.error(
           { server: demo.label },
@@ -72,7 +74,7 @@ export async function serve(
       }
     }
   };
-  if (servers.some((demo) => demo.tls !== undefined)) process.on('SIGHUP', onHangup);
+  if (servers.some((demo) => tlsFilesOf(demo.server) !== undefined)) process.on('SIGHUP', onHangup);
   const loops = servers.map((demo) => demo.server.serveForever());
   for (const demo of servers) output.listening(serverUrl(demo));
   for (const demo of servers)

@@ -2,7 +2,6 @@
  * The one place that knows `@sockserve/core` and `@sockserve/handlers`: which server class and
  * handler each command line builds. Everything else in the demo works with `DemoServer`.
  */
-import { readFileSync } from 'node:fs';
 import type net from 'node:net';
 import {
   type BaseServer,
@@ -13,12 +12,10 @@ import {
   ForkingUnixStreamServer,
   formatAddress,
   type InetAddress,
-  type StreamServer,
   TCPServer,
   ThreadingTCPServer,
   ThreadingUDPServer,
   ThreadingUnixStreamServer,
-  type TLSOptions,
   UDPServer,
   UnixStreamServer,
 } from '@sockserve/core';
@@ -31,7 +28,9 @@ import {
   MemoryHub,
   ProcessHub,
 } from '@sockserve/handlers';
-import { type ChatSettings, type ServerSettings, type TLSFiles, type Transport, UsageError } from './cli.js';
+import { type ChatSettings, type ServerSettings, type Transport, UsageError } from './cli.js';
+// TLS: the certificate files behind the `tls` option (tls-files.ts).
+import { readTLS, rememberTLSFiles, tlsFilesOf } from './tls-files.js';
 
 export type AnyServer = BaseServer<any, any, any>;
 
@@ -48,38 +47,6 @@ export interface DemoServer {
    * there it is the process hub's broker); undefined for echo.
    */
   readonly hub: ChatHub | undefined;
-  /** The certificate files of a TLS server (read again by `reloadTLS`). */
-  readonly tls?: TLSFiles | undefined;
-}
-
-/** Could not read a TLS file (exit status 1, one line). */
-export class TLSFileError extends Error {
-  override readonly name = 'TLSFileError';
-}
-
-/** The server's `tls` option, read from the files now. */
-export function readTLS(files: TLSFiles): TLSOptions {
-  const read = (path: string, what: string): string => {
-    try {
-      return readFileSync(path, 'utf8');
-    } catch (error) {
-      throw new TLSFileError(`cannot read the ${what} ${path}: ${(error as Error).message}`);
-    }
-  };
-  const options: TLSOptions = { cert: read(files.cert, 'certificate'), key: read(files.key, 'key') };
-  if (files.ca !== undefined) options.ca = read(files.ca, 'CA file');
-  if (files.clientAuth) {
-    options.requestCert = true;
-    options.rejectUnauthorized = true;
-  }
-  return options;
-}
-
-/** Reads the certificate files again and gives them to the server for new connections (SIGHUP). */
-export function reloadTLS(demo: DemoServer): boolean {
-  if (demo.tls === undefined) return false;
-  (demo.server as StreamServer<unknown, unknown>).setSecureContext(readTLS(demo.tls));
-  return true;
 }
 
 /** The last line chat users get when the demo stops: `-- server shutting down`. */
@@ -116,7 +83,6 @@ export function createEchoServer(settings: ServerSettings, label = 'echo'): Demo
     label,
     server: streamServer(settings, Handler),
     hub: undefined,
-    tls: settings.tls,
   };
 }
 
@@ -140,29 +106,28 @@ export function createChatServer(settings: ServerSettings, chat: ChatSettings, l
     const server = streamServer(settings, ChatHandler.with(options));
     // This line runs again in every child (entry-script re-execution): there it returns the client.
     const hub = ProcessHub.attach(server as AnyServer & ForkingServer);
-    return { kind: 'chat', transport: settings.transport, label, server, hub, tls: settings.tls };
+    return { kind: 'chat', transport: settings.transport, label, server, hub };
   }
   const hub = new MemoryHub();
   const server = streamServer(settings, ChatHandler.with({ ...options, hub }));
-  return { kind: 'chat', transport: settings.transport, label, server, hub, tls: settings.tls };
+  return { kind: 'chat', transport: settings.transport, label, server, hub };
 }
 
-/**
- * `tcp://127.0.0.1:9999`, `udp://[::1]:9999`, `unix:///tmp/demo.sock`: the server's real address;
- * `tls://127.0.0.1:9999` and `tls+unix:///tmp/demo.sock` for TLS.
- */
+/** `tcp://127.0.0.1:9999`, `udp://[::1]:9999`, `unix:///tmp/demo.sock`: the server's real address. */
 export function serverUrl(demo: DemoServer): string {
   const url = formatAddress(demo.server.serverAddress, demo.transport);
-  if (demo.tls === undefined) return url;
+  // TLS: `tls://127.0.0.1:9999`, `tls+unix:///tmp/demo.sock`.
+  if (tlsFilesOf(demo.server) === undefined) return url;
   return demo.transport === 'unix' ? `tls+${url}` : url.replace(/^tcp:/, 'tls:');
 }
 
 /** How to talk to it with nc: `nc 127.0.0.1 9998`, `nc -u 127.0.0.1 9999`, `nc -U /tmp/demo.sock`. */
 export function ncCommand(demo: DemoServer): string {
   const address = demo.server.serverAddress;
-  if (demo.tls !== undefined) {
+  const tls = tlsFilesOf(demo.server);
+  if (tls !== undefined) {
     const to = 'path' in address ? `--transport unix ${address.path}` : `${address.host} ${address.port}`;
-    const client = demo.tls.clientAuth ? ' --tls-cert CLIENT.crt --tls-key CLIENT.key' : '';
+    const client = tls.clientAuth ? ' --tls-cert CLIENT.crt --tls-key CLIENT.key' : '';
     return `sockserve-demo connect --tls --tls-ca CA.crt${client} ${to}  (or: openssl s_client -quiet -connect …)`;
   }
   if ('path' in address) return `nc -U ${address.path}`;
@@ -177,6 +142,13 @@ export function isForkingParent(demo: DemoServer): boolean {
 }
 
 function streamServer(settings: ServerSettings, Handler: StreamHandlerClass | typeof ChatHandler): AnyServer {
+  return rememberTLSFiles(plainOrTLSServer(settings, Handler), settings.tls);
+}
+
+function plainOrTLSServer(
+  settings: ServerSettings,
+  Handler: StreamHandlerClass | typeof ChatHandler,
+): AnyServer {
   const options = {
     maxConnections: settings.maxConnections,
     tls: settings.tls === undefined ? undefined : readTLS(settings.tls),
