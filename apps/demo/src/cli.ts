@@ -32,6 +32,18 @@ export interface ServerSettings {
   timeout: number | undefined;
   /** Connections open at once (stream servers). */
   maxConnections: number | undefined;
+  /** TLS (tcp/unix): the certificate files; undefined serves plain connections. */
+  tls: TLSFiles | undefined;
+}
+
+/** `--tls-cert`, `--tls-key`, `--tls-ca`, `--tls-client-auth`: read (again on SIGHUP) by the server. */
+export interface TLSFiles {
+  cert: string;
+  key: string;
+  /** CA certificates that sign client certificates (with `clientAuth`). */
+  ca: string | undefined;
+  /** Ask for a client certificate, and refuse clients without one signed by `ca`. */
+  clientAuth: boolean;
 }
 
 /** The chat's own options. */
@@ -55,6 +67,10 @@ export interface ConnectSettings {
   path: string | undefined;
   /** Seconds of silence from the server, after stdin ended, before giving up. */
   timeout: number | undefined;
+  /** `--tls`: connect over TLS, checking the server's certificate against `ca` (or the system's CAs) unless `insecure`. */
+  tls:
+    | { ca: string | undefined; insecure: boolean; cert: string | undefined; key: string | undefined }
+    | undefined;
 }
 
 /** The commands: what `sockserve-demo <command>` runs. */
@@ -93,6 +109,12 @@ export const OPTIONS = {
   'max-pending-bytes': { type: 'string' },
   hub: { type: 'string' },
   'redis-url': { type: 'string' },
+  'tls-cert': { type: 'string' },
+  'tls-key': { type: 'string' },
+  'tls-ca': { type: 'string' },
+  'tls-client-auth': { type: 'boolean' },
+  tls: { type: 'boolean' },
+  insecure: { type: 'boolean' },
   'log-format': { type: 'string' },
   'log-level': { type: 'string' },
   quiet: { type: 'boolean', short: 'q' },
@@ -116,18 +138,31 @@ const SERVER: readonly OptionName[] = [
   'max-connections',
 ];
 const CHAT: readonly OptionName[] = ['max-line-bytes', 'max-pending-bytes', 'hub', 'redis-url'];
+const TLS: readonly OptionName[] = ['tls-cert', 'tls-key', 'tls-ca', 'tls-client-auth'];
 
 /** The options each command accepts. */
 export const ALLOWED: Record<CommandName, ReadonlySet<OptionName>> = {
-  echo: new Set([...OUTPUT, ...SERVER]),
-  chat: new Set([...OUTPUT, ...SERVER, ...CHAT]),
+  echo: new Set([...OUTPUT, ...SERVER, ...TLS]),
+  chat: new Set([...OUTPUT, ...SERVER, ...CHAT, ...TLS]),
   start: new Set([
     ...OUTPUT,
     ...SERVER.filter((name) => name !== 'transport' && name !== 'path'),
     'chat-port',
     ...CHAT,
   ]),
-  connect: new Set([...OUTPUT, 'transport', 'host', 'port', 'path', 'timeout']),
+  connect: new Set([
+    ...OUTPUT,
+    'transport',
+    'host',
+    'port',
+    'path',
+    'timeout',
+    'tls',
+    'tls-ca',
+    'insecure',
+    'tls-cert',
+    'tls-key',
+  ]),
 };
 
 /** Parses `argv` (without `node` and the script). Throws `UsageError`. */
@@ -198,7 +233,27 @@ function serverSettings(values: Values, defaultPort: number): ServerSettings {
     perRequest: values['per-request'] ?? false,
     timeout: seconds(values.timeout, '--timeout'),
     maxConnections: integer(values['max-connections'], 1, '--max-connections'),
+    tls: tlsFiles(values, transport),
   };
+}
+
+/** The server's TLS options: --tls-cert and --tls-key together, --tls-ca and --tls-client-auth with them. */
+function tlsFiles(values: Values, transport: Transport): TLSFiles | undefined {
+  const cert = values['tls-cert'];
+  const key = values['tls-key'];
+  const ca = values['tls-ca'];
+  const clientAuth = values['tls-client-auth'] ?? false;
+  if (cert === undefined && key === undefined) {
+    if (ca !== undefined) throw new UsageError('--tls-ca needs --tls-cert and --tls-key');
+    if (clientAuth) throw new UsageError('--tls-client-auth needs --tls-cert and --tls-key');
+    return undefined;
+  }
+  if (cert === undefined || cert === '') throw new UsageError('--tls-key needs --tls-cert PATH');
+  if (key === undefined || key === '') throw new UsageError('--tls-cert needs --tls-key PATH');
+  if (transport === 'udp') throw new UsageError('TLS needs a stream transport (tcp or unix), not udp');
+  if (clientAuth && ca === undefined)
+    throw new UsageError('--tls-client-auth needs --tls-ca PATH (the CA that signs client certificates)');
+  return { cert, key, ca, clientAuth };
 }
 
 function chatSettings(values: Values): ChatSettings {
@@ -241,10 +296,26 @@ function connectSettings(values: Values, operands: string[]): ConnectSettings {
       given.port = portText;
     }
   }
+  const tls = values.tls ?? false;
+  if (!tls && values['tls-ca'] !== undefined) throw new UsageError('--tls-ca needs --tls');
+  if (!tls && values.insecure) throw new UsageError('--insecure needs --tls');
+  if (values.insecure && values['tls-ca'] !== undefined) {
+    throw new UsageError('--insecure skips the certificate check: give it or --tls-ca, not both');
+  }
+  const cert = values['tls-cert'];
+  const key = values['tls-key'];
+  if (!tls && (cert !== undefined || key !== undefined))
+    throw new UsageError('--tls-cert and --tls-key need --tls');
+  if ((cert === undefined) !== (key === undefined)) {
+    throw new UsageError('a client certificate needs both --tls-cert PATH and --tls-key PATH');
+  }
+  if (tls && transport === 'udp')
+    throw new UsageError('--tls needs a stream transport (tcp or unix), not udp');
   return {
     transport,
     ...endpoint(given, transport, ECHO_PORT),
     timeout: seconds(values.timeout, '--timeout'),
+    tls: tls ? { ca: values['tls-ca'], insecure: values.insecure ?? false, cert, key } : undefined,
   };
 }
 

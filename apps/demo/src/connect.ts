@@ -8,8 +8,10 @@
 import dgram from 'node:dgram';
 import { lookup } from 'node:dns/promises';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { createInterface } from 'node:readline';
+import tls from 'node:tls';
 import type { ConnectSettings } from './cli.js';
 import type { Output } from './output.js';
 
@@ -31,9 +33,34 @@ export async function runClient(settings: ConnectSettings, output: Output): Prom
 }
 
 function urlOf(settings: ConnectSettings): string {
-  if (settings.transport === 'unix') return `unix://${settings.path}`;
+  if (settings.transport === 'unix') return `${settings.tls ? 'tls+' : ''}unix://${settings.path}`;
   const host = settings.host.includes(':') ? `[${settings.host}]` : settings.host;
-  return `${settings.transport}://${host}:${settings.port}`;
+  return `${settings.tls ? 'tls' : settings.transport}://${host}:${settings.port}`;
+}
+
+/** A plain or TLS connection to the server of `settings`, and the event that says it is ready. */
+function openStream(settings: ConnectSettings): { socket: net.Socket; ready: string } {
+  const target =
+    settings.transport === 'unix' ? { path: settings.path! } : { host: settings.host, port: settings.port };
+  if (settings.tls === undefined) return { socket: net.connect(target), ready: 'connect' };
+  const { ca, insecure, cert, key } = settings.tls;
+  const options: tls.ConnectionOptions = { ...target, rejectUnauthorized: !insecure };
+  const read = (path: string, what: string): string => {
+    try {
+      return readFileSync(path, 'utf8');
+    } catch (error) {
+      throw new ConnectError(`cannot read the ${what} ${path}: ${(error as Error).message}`);
+    }
+  };
+  if (ca !== undefined) options.ca = read(ca, 'CA file');
+  // A client certificate, for a server started with --tls-client-auth.
+  if (cert !== undefined && key !== undefined) {
+    options.cert = read(cert, 'certificate');
+    options.key = read(key, 'key');
+  }
+  // SNI names a host, never an address.
+  if (settings.transport !== 'unix' && net.isIP(settings.host) === 0) options.servername = settings.host;
+  return { socket: tls.connect(options), ready: 'secureConnect' };
 }
 
 function reason(error: unknown): string {
@@ -51,13 +78,10 @@ function stdinLines(): AsyncIterable<string> & { close(): void } {
 
 async function runStreamClient(settings: ConnectSettings, output: Output): Promise<number> {
   const url = urlOf(settings);
-  const socket =
-    settings.transport === 'unix'
-      ? net.connect({ path: settings.path! })
-      : net.connect({ host: settings.host, port: settings.port });
+  const { socket, ready } = openStream(settings);
   socket.setTimeout(CONNECT_TIMEOUT_MS, () => socket.destroy(new Error('timed out')));
   try {
-    await once(socket, 'connect');
+    await once(socket, ready);
   } catch (error) {
     throw new ConnectError(`cannot connect to ${url}: ${reason(error)}`);
   }

@@ -61,6 +61,22 @@ function optionHelp(option: OptionName, command: CommandName): string[] {
       ];
     case 'redis-url':
       return ['--redis-url URL', 'chat: with --hub redis'];
+    case 'tls-cert':
+      return command === 'connect'
+        ? ['--tls-cert PATH', 'with --tls: a client certificate (PEM), for --tls-client-auth servers']
+        : ['--tls-cert PATH', 'serve TLS with this certificate (PEM); reloaded on SIGHUP'];
+    case 'tls-key':
+      return ['--tls-key PATH', "the certificate's private key (PEM)"];
+    case 'tls-ca':
+      return command === 'connect'
+        ? ['--tls-ca PATH', "check the server's certificate against this CA (PEM)"]
+        : ['--tls-ca PATH', 'with --tls-client-auth: the CA that signs client certificates'];
+    case 'tls-client-auth':
+      return ['--tls-client-auth', 'ask for a client certificate; refuse clients without a valid one'];
+    case 'tls':
+      return ['--tls', "connect over TLS (checks the server's certificate)"];
+    case 'insecure':
+      return ['--insecure', "with --tls: do not check the server's certificate"];
     case 'log-format':
       return ['--log-format pretty|json', 'default pretty; json: one JSON object per line'];
     case 'log-level':
@@ -83,7 +99,7 @@ function formatOption([synopsis, ...what]: string[]): string[] {
   return [...head, ...more.map((line) => `${' '.repeat(COLUMN)}${line}`)];
 }
 
-const SERVER_FOOTER = `A server prints one line "listening on tcp://HOST:PORT" (udp://, unix://PATH) on stdout when it is
+const SERVER_FOOTER = `A server prints one line "listening on tcp://HOST:PORT" (tls://, udp://, unix://PATH) on stdout when it is
 ready; everything else goes to stderr. Ctrl-C or SIGTERM stops it gracefully (open connections get
 5 s to finish, chat users are told); a second Ctrl-C stops it at once.
 Exit status: 0 stopped or done, 1 failure (address in use, cannot bind), 2 bad usage, 130 a second Ctrl-C.`;
@@ -146,6 +162,12 @@ const OPTION_ORDER: Record<OptionName, true> = {
   'max-pending-bytes': true,
   hub: true,
   'redis-url': true,
+  tls: true,
+  'tls-cert': true,
+  'tls-key': true,
+  'tls-ca': true,
+  'tls-client-auth': true,
+  insecure: true,
   'log-format': true,
   'log-level': true,
   quiet: true,

@@ -117,7 +117,12 @@ function fail(error: unknown, output: Output): number {
     return 1;
   }
   if (SockserveError.isInstance(error)) {
-    if (error.code === ErrorCodes.ADDRESS_IN_USE || error.code === ErrorCodes.BIND_FAILED) {
+    if (
+      error.code === ErrorCodes.ADDRESS_IN_USE ||
+      error.code === ErrorCodes.BIND_FAILED ||
+      // A TLS file that cannot be read, or that node:tls refuses (the message names it and why).
+      error.code === ErrorCodes.INVALID_ARG_VALUE
+    ) {
       output.failure(error.message);
       return 1;
     }

@@ -10,6 +10,7 @@ import { formatAddress, isForkChild, type SocketAddress, UDPServer } from '@sock
 import type { Logger } from './logger.js';
 import type { Output } from './output.js';
 import { type DemoServer, isForkingParent, SHUTDOWN_NOTICE, serverUrl } from './servers.js';
+import { reloadTLS, tlsFilesOf } from './tls-files.js';
 
 /** How a TCP client whose address could not be read (it reset first) is logged. */
 export const UNKNOWN_CLIENT = 'unknown (reset before read)';
@@ -56,6 +57,24 @@ export async function serve(
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  // SIGHUP: TLS servers read their certificate files again (for new connections; a forking server's
+  // children get them too). A file that cannot be read or used keeps the old certificate.
+  const onHangup = (): void => {
+    for (const demo of servers) {
+      const files = tlsFilesOf(demo.server);
+      if (files === undefined) continue;
+      try {
+        reloadTLS(demo.server);
+        log.info({ server: demo.label, cert: files.cert }, 'reloaded the TLS certificate');
+      } catch (error) {
+        log.error(
+          { server: demo.label },
+          `kept the old TLS certificate: ${error instanceof Error ? error.message : String(error)}`,
+        );
+      }
+    }
+  };
+  if (servers.some((demo) => tlsFilesOf(demo.server) !== undefined)) process.on('SIGHUP', onHangup);
   const loops = servers.map((demo) => demo.server.serveForever());
   for (const demo of servers) output.listening(serverUrl(demo));
   for (const demo of servers)
@@ -175,6 +194,16 @@ function observe(demo: DemoServer, log: Logger): void {
     const level = reason === 'server-closing' ? 'debug' : 'warn';
     log[level]({ client: describe(client), reason }, 'connection refused');
   });
+  // A failed TLS handshake (plain text, a refused client certificate, a timeout); in a forking
+  // server's child it is reported to the parent, which logs it.
+  if (!(server as Partial<{ isChild: boolean }>).isChild) {
+    server.on('tls-error', (error, client) =>
+      log.warn(
+        { client: describe(client), code: (error as { code?: unknown }).code },
+        `TLS handshake failed: ${error.message.split('\n')[0]}`,
+      ),
+    );
+  }
   // One line each (no stack): an operational report (a reply that could not be sent, no descriptor left).
   server.on('socket-error', (error) => {
     const { code, count } = error as { code?: unknown; count?: unknown };

@@ -30,6 +30,8 @@ import {
 } from '@sockserve/handlers';
 import { RedisHub } from '@sockserve/redis';
 import type { ChatSettings, ServerSettings, Transport } from './cli.js';
+// TLS: the certificate files behind the `tls` option (tls-files.ts).
+import { readTLS, rememberTLSFiles, tlsFilesOf } from './tls-files.js';
 
 export type AnyServer = BaseServer<any, any, any>;
 
@@ -126,12 +128,21 @@ function redisHub(server: AnyServer, url: string | undefined): RedisHub {
 
 /** `tcp://127.0.0.1:9999`, `udp://[::1]:9999`, `unix:///tmp/demo.sock`: the server's real address. */
 export function serverUrl(demo: DemoServer): string {
-  return formatAddress(demo.server.serverAddress, demo.transport);
+  const url = formatAddress(demo.server.serverAddress, demo.transport);
+  // TLS: `tls://127.0.0.1:9999`, `tls+unix:///tmp/demo.sock`.
+  if (tlsFilesOf(demo.server) === undefined) return url;
+  return demo.transport === 'unix' ? `tls+${url}` : url.replace(/^tcp:/, 'tls:');
 }
 
 /** How to talk to it with nc: `nc 127.0.0.1 9998`, `nc -u 127.0.0.1 9999`, `nc -U /tmp/demo.sock`. */
 export function ncCommand(demo: DemoServer): string {
   const address = demo.server.serverAddress;
+  const tls = tlsFilesOf(demo.server);
+  if (tls !== undefined) {
+    const to = 'path' in address ? `--transport unix ${address.path}` : `${address.host} ${address.port}`;
+    const client = tls.clientAuth ? ' --tls-cert CLIENT.crt --tls-key CLIENT.key' : '';
+    return `sockserve-demo connect --tls --tls-ca CA.crt${client} ${to}  (or: openssl s_client -quiet -connect …)`;
+  }
   if ('path' in address) return `nc -U ${address.path}`;
   const host = address.host === '::' || address.host === '0.0.0.0' ? '127.0.0.1' : address.host;
   return `nc${demo.transport === 'udp' ? ' -u' : ''} ${host} ${address.port}`;
@@ -144,8 +155,16 @@ export function isForkingParent(demo: DemoServer): boolean {
 }
 
 function streamServer(settings: ServerSettings, Handler: StreamHandlerClass | typeof ChatHandler): AnyServer {
+  return rememberTLSFiles(plainOrTLSServer(settings, Handler), settings.tls);
+}
+
+function plainOrTLSServer(
+  settings: ServerSettings,
+  Handler: StreamHandlerClass | typeof ChatHandler,
+): AnyServer {
   const options = {
     maxConnections: settings.maxConnections,
+    tls: settings.tls === undefined ? undefined : readTLS(settings.tls),
     ...(settings.mode === 'forking' ? { workers: settings.workers, perRequest: settings.perRequest } : {}),
   };
   if (settings.transport === 'unix') {

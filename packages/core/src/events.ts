@@ -1,3 +1,5 @@
+import type { TLSFailure } from './servers/tls.js';
+
 /** The typed events every server emits (servers extend eventemitter3's `EventEmitter<ServerEvents>`). */
 
 /** Why a request was refused before any handler saw it. */
@@ -40,6 +42,13 @@ export interface ServerEvents<Address, ClientAddress> {
   'request-error': [error: unknown, clientAddress: ClientAddress];
   /** A request was closed without reaching a handler. */
   'request-refused': [reason: RefusedReason, clientAddress: ClientAddress | undefined];
+  /**
+   * A TLS connection closed before it became a request: its handshake failed (plain text, a client
+   * certificate refused under `requestCert`, …), took longer than `handshakeTimeout`, or the client
+   * left. The error is Node's (its `code` says why, e.g. `ERR_SSL_WRONG_VERSION_NUMBER`,
+   * `ERR_TLS_HANDSHAKE_TIMEOUT`).
+   */
+  'tls-error': [error: TLSFailure, clientAddress: ClientAddress];
   /** The listening socket reported an error after binding (e.g. EMFILE on accept); the server keeps running. */
   'socket-error': [error: Error];
   /** `handleRequest()` waited `timeout` seconds without a request. */

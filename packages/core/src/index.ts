@@ -70,6 +70,7 @@ export { PeerAddress } from './servers/peer-address.js';
 export type { ListeningDescriptor } from './servers/socket-fd.js';
 export { StreamServer, type StreamServerOptions } from './servers/stream-server.js';
 export { TCPServer, type TCPServerOptions } from './servers/tcp-server.js';
+export type { TLSFailure, TLSOptions } from './servers/tls.js';
 export { UDPServer, type UDPServerOptions } from './servers/udp-server.js';
 export { UnixDatagramServer, type UnixDatagramServerOptions } from './servers/unix-datagram-server.js';
 export { UnixDatagramSocket } from './servers/unix-datagram-socket.js';

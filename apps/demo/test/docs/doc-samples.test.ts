@@ -25,6 +25,7 @@ const DOCS = [
   'docs/handlers-and-io.md',
   'docs/events-and-errors.md',
   'docs/options.md',
+  'docs/tls.md',
 ];
 
 /**

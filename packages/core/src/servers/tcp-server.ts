@@ -131,12 +131,16 @@ export class TCPServer extends StreamServer<InetAddress, InetAddress> {
   }
 
   /**
-   * A `PeerAddress`, read when first used; read at once when something listens for `request-end` or
-   * `request-error`, which may come after the connection closed.
+   * A `PeerAddress`, read when first used; read at once when something listens for `request-end`,
+   * `request-error` or `tls-error`, which may come after the connection closed.
    */
   protected override clientAddressOf(socket: net.Socket | net.DropArgument | undefined): InetAddress {
     if (!(socket instanceof net.Socket)) return inetAddressOf(socket);
-    if (this.listenerCount('request-end') > 0 || this.listenerCount('request-error') > 0) {
+    if (
+      this.listenerCount('request-end') > 0 ||
+      this.listenerCount('request-error') > 0 ||
+      this.listenerCount('tls-error') > 0
+    ) {
       return inetAddressOf(socket);
     }
     return new PeerAddress(socket);

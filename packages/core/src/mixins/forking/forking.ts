@@ -99,6 +99,16 @@ export interface ForkingServer {
 type ServerClass = abstract new (...args: any[]) => BaseServer<any, any, any>;
 type ForkingClass = abstract new (...args: any[]) => ForkingServer;
 
+/** StreamServer's TLS hand-over hook, as a child's connection calls it. */
+interface TLSHandover {
+  secureRequest(
+    socket: net.Socket,
+    clientAddress: unknown,
+    then: (request: net.Socket, clientAddress: unknown) => void,
+    failed: (error: Error) => void,
+  ): void;
+}
+
 /** True in a process started by a forking server (its entry script runs again there). */
 export function isForkChild(): boolean {
   return readChildConfig() !== undefined;
@@ -278,11 +288,24 @@ export function ForkingMixIn<TBase extends ServerClass>(Base: TBase): TBase & Fo
       };
       this.#link = new ParentLink({
         connection: (socket, id, clientAddress) => {
-          this.#ids.set(socket, id);
-          // Validated by the server's constructor, which ran in this child too.
-          const size = receiveBufferSizeOf(this.RequestHandlerClass);
-          if (typeof size === 'number') readInPlace(socket, size);
-          void this.dispatchRequest(socket, addressFromData(clientAddress), true);
+          // With `tls` the handshake runs here, in the child (a TLS session cannot cross processes);
+          // one that fails ends the request unhandled (secureRequest emits tls-error).
+          (this as unknown as TLSHandover).secureRequest(
+            socket,
+            addressFromData(clientAddress),
+            (request, address) => {
+              this.#ids.set(request, id);
+              // Validated by the server's constructor, which ran in this child too.
+              const size = receiveBufferSizeOf(this.RequestHandlerClass);
+              if (typeof size === 'number' && request === socket) readInPlace(socket, size);
+              void this.dispatchRequest(request, address, true);
+            },
+            (error) => {
+              this.#link?.tlsFailed(id, error);
+              this.#link?.done(id);
+              if (readChildConfig()?.oneShot) this.#stopChild();
+            },
+          );
         },
         datagram: (packet, id, clientAddress) => {
           const request: DatagramRequest<unknown> = { packet, socket: relay };
@@ -323,6 +346,11 @@ export function ForkingMixIn<TBase extends ServerClass>(Base: TBase): TBase & Fo
           // in CPython, so here only the base class's (the request-error event) runs. A handlerModule
           // child runs a plain server, so your handleError runs here.
           jobReported: (job, error) => {
+            // A TLS handshake that failed in the child never became a request.
+            if ((error as { tls?: boolean }).tls === true) {
+              this.emit('tls-error', error, job.clientAddress);
+              return;
+            }
             if (this.handlerModule === undefined) super.handleError(job.request, job.clientAddress, error);
             else this.handleError(job.request, job.clientAddress, error);
           },
@@ -358,6 +386,13 @@ export function ForkingMixIn<TBase extends ServerClass>(Base: TBase): TBase & Fo
       if (this.#role === 'parent') return super.closeSocket();
       this.#link?.stopReceiving();
       return Promise.resolve();
+    }
+
+    /** `setSecureContext()` ran: pool children get the new `tls` before their next request. */
+    protected tlsChanged(): void {
+      if (this.#pool === undefined) return;
+      const fields = this.#fields();
+      for (const pid of this.#pool.pids) this.#pool.send(pid, { sockserve: 'fields', fields });
     }
 
     // ---- requests ----------------------------------------------------------------------------

@@ -136,6 +136,11 @@ export class ParentLink {
     this.#post({ sockserve: 'error', id, error: errorInfo(error) });
   }
 
+  /** The TLS handshake of request `id` failed here: the parent reports it as `tls-error`. */
+  tlsFailed(id: number, error: unknown): void {
+    this.#post({ sockserve: 'error', id, error: { ...errorInfo(error), tls: true } });
+  }
+
   done(id: number): void {
     this.#post({ sockserve: 'done', id });
   }

@@ -24,6 +24,10 @@ export interface ErrorInfo {
   name: string;
   message: string;
   stack?: string;
+  /** The error's `code`, when it is a string. */
+  code?: string;
+  /** A TLS handshake that failed in the child: the parent emits `tls-error`, not `request-error`. */
+  tls?: boolean;
 }
 
 /** The server's own data fields as the parent has them (see `serverFields()` in forking.ts). */
@@ -77,7 +81,12 @@ export function isProtocolMessage<T extends { sockserve: string }>(value: unknow
 }
 
 export function errorInfo(error: unknown): ErrorInfo {
-  if (error instanceof Error) return { name: error.name, message: error.message, stack: error.stack };
+  if (error instanceof Error) {
+    const info: ErrorInfo = { name: error.name, message: error.message, stack: error.stack };
+    const { code } = error as { code?: unknown };
+    if (typeof code === 'string') info.code = code;
+    return info;
+  }
   return { name: 'Error', message: String(error) };
 }
 
@@ -86,6 +95,8 @@ export function errorFrom(info: ErrorInfo): Error {
   const error = new Error(info.message);
   error.name = info.name;
   if (info.stack !== undefined) error.stack = info.stack;
+  if (info.code !== undefined) (error as Error & { code?: string }).code = info.code;
+  if (info.tls === true) (error as Error & { tls?: boolean }).tls = true;
   return error;
 }
 
