@@ -5,23 +5,21 @@
  *   option): a threading TLS node, a plain threading node, and a forking TLS node (handshakes in its
  *   child, the process hub in front of Redis). Clients: node:tls (checked against the test CA), plain
  *   TCP, and `openssl s_client -quiet` as an nc-style client.
- * - Redis-facing: the hub's connections to a redis-server that speaks TLS only (`--port 0
- *   --tls-port`), through `rediss://` and ioredis's `tls` options given as `redis`.
+ * - Redis-facing: the hubs' connections to a redis-server that speaks TLS only (`--port 0
+ *   --tls-port`, client certificates required), through `rediss://` and ioredis's `tls` options
+ *   given as `redis`.
  *
  * Certificates are made by the `openssl` CLI (test-support/tls-certs.ts).
  */
-import { spawn } from 'node:child_process';
-import net from 'node:net';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import tls from 'node:tls';
-import { ForkingTCPServer, type InetAddress, ThreadingTCPServer } from '@sockserve/core';
+import { ForkingTCPServer, ThreadingTCPServer } from '@sockserve/core';
 import { ChatHandler, ChatHubUnavailableError, ProcessHub } from '@sockserve/handlers';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { makeTestCerts } from '../../../test-support/tls-certs.js';
-import { serving, withDeadline } from '../../handlers/test/helpers.js';
+import { serving } from '../../handlers/test/helpers.js';
 import { RedisHub, type RedisHubOptions } from '../src/index.js';
 import { freshPrefix } from './chat-nodes.js';
+import { ChatUser } from './chat-users.js';
 import { describeRedis, RedisServer } from './redis-server.js';
 
 const certs = makeTestCerts();
@@ -29,118 +27,8 @@ afterAll(() => certs[Symbol.dispose]());
 const LOOPBACK = { host: '127.0.0.1', port: 0 };
 const serverTLS = () => ({ key: certs.server.key, cert: certs.server.cert });
 
-/** A chat user on a TLS or plain socket, or on `openssl s_client`'s stdin/stdout. */
-class User {
-  readonly #lines: AsyncIterator<string>;
-  readonly #write: (text: string) => void;
-  readonly #close: () => void;
-  /** Every line taken so far (shown when a wait fails). */
-  readonly #seen: string[] = [];
-
-  private constructor(input: NodeJS.ReadableStream, write: (text: string) => void, close: () => void) {
-    this.#lines = createInterface({ input })[Symbol.asyncIterator]();
-    this.#write = write;
-    this.#close = close;
-  }
-
-  /** node:tls, the server's certificate checked against the test CA (rejectUnauthorized, Node's default). */
-  static async tls(address: InetAddress): Promise<User> {
-    const socket = tls.connect({
-      host: '127.0.0.1',
-      port: address.port,
-      ca: certs.ca,
-      servername: 'localhost',
-    });
-    await withDeadline(
-      new Promise<void>((resolve, reject) => {
-        socket.once('secureConnect', resolve);
-        socket.once('error', reject);
-      }),
-      'TLS handshake',
-    );
-    return new User(
-      socket,
-      (text) => socket.write(text),
-      () => socket.destroy(),
-    );
-  }
-
-  static async plain(address: InetAddress): Promise<User> {
-    const socket = net.connect({ host: '127.0.0.1', port: address.port });
-    await withDeadline(
-      new Promise<void>((resolve, reject) => {
-        socket.once('connect', resolve);
-        socket.once('error', reject);
-      }),
-      'connection',
-    );
-    return new User(
-      socket,
-      (text) => socket.write(text),
-      () => socket.destroy(),
-    );
-  }
-
-  /** `openssl s_client -quiet` verifying against the CA file, as a user would type it. */
-  static openssl(address: InetAddress): User {
-    const child = spawn(
-      'openssl',
-      [
-        's_client',
-        '-quiet',
-        '-connect',
-        `127.0.0.1:${address.port}`,
-        '-servername',
-        'localhost',
-        '-CAfile',
-        join(certs.dir, 'ca.crt'),
-        '-verify_return_error',
-      ],
-      { stdio: ['pipe', 'pipe', 'ignore'] },
-    );
-    return new User(
-      child.stdout!,
-      (text) => child.stdin!.write(text),
-      () => child.kill(),
-    );
-  }
-
-  /** The next line ('' when the stream ended). */
-  async line(): Promise<string> {
-    const next = await withDeadline(this.#lines.next(), `a line after ${JSON.stringify(this.#seen)}`);
-    const line = next.done ? '' : next.value;
-    this.#seen.push(line);
-    return line;
-  }
-
-  /** Skips lines up to one matching `pattern` (notices of others arriving first); fails at the end of the stream. */
-  async lineMatching(pattern: RegExp): Promise<void> {
-    for (let line = await this.line(); !pattern.test(line); line = await this.line()) {
-      if (line === '') throw new Error(`stream ended before ${pattern}`);
-    }
-  }
-
-  send(line: string): void {
-    this.#write(`${line}\n`);
-  }
-
-  /** Connects and takes `nick`: the welcome line, then `-- you are now NICK`. */
-  async named(nick: string): Promise<this> {
-    expect(await this.line()).toMatch(
-      /^-- welcome, you are guest\d+ in #lobby \(type \/help for commands\)$/,
-    );
-    this.send(`/nick ${nick}`);
-    expect(await this.line()).toBe(`-- you are now ${nick}`);
-    return this;
-  }
-
-  close(): void {
-    this.#close();
-  }
-}
-
 /** Every user but `from` receives `line` next. */
-async function allReceive(users: User[], from: User, line: string): Promise<void> {
+async function allReceive(users: ChatUser[], from: ChatUser, line: string): Promise<void> {
   for (const user of users) if (user !== from) expect(await user.line()).toBe(line);
 }
 
@@ -159,7 +47,7 @@ describeRedis(
       const prefix = freshPrefix();
       const hubs = [0, 1, 2].map(() => new RedisHub({ url: redis.url, prefix }));
       await Promise.all(hubs.map((hub) => hub.ready()));
-      const users: User[] = [];
+      const users: ChatUser[] = [];
       const servers: { [Symbol.asyncDispose](): Promise<void> }[] = [];
       try {
         const secure = await serving(
@@ -178,16 +66,16 @@ describeRedis(
         ProcessHub.attach(forkingServer, { hub: hubs[2] });
         const forking = await serving(forkingServer);
         servers.push(forking);
-        const alice = await (await User.tls(secure.serverAddress)).named('alice');
+        const alice = await (await ChatUser.tls(secure.serverAddress, certs.ca)).named('alice');
         users.push(alice);
-        const bob = await (await User.plain(plain.serverAddress)).named('bob');
+        const bob = await (await ChatUser.plain(plain.serverAddress)).named('bob');
         users.push(bob);
         await alice.lineMatching(/^-- guest\d+ is now known as bob$/);
         // carol's handshake runs in the forking node's child.
-        const carol = await (await User.tls(forking.serverAddress)).named('carol');
+        const carol = await (await ChatUser.tls(forking.serverAddress, certs.ca)).named('carol');
         users.push(carol);
         for (const other of [alice, bob]) await other.lineMatching(/^-- guest\d+ is now known as carol$/);
-        const dave = await User.openssl(secure.serverAddress).named('dave');
+        const dave = await ChatUser.openssl(secure.serverAddress, join(certs.dir, 'ca.crt')).named('dave');
         users.push(dave);
         for (const other of [alice, bob, carol])
           await other.lineMatching(/^-- guest\d+ is now known as dave$/);
@@ -262,7 +150,7 @@ describeRedis(
       };
       const hubs = [new RedisHub(options), new RedisHub(options)];
       await Promise.all(hubs.map((hub) => hub.ready()));
-      const users: User[] = [];
+      const users: ChatUser[] = [];
       const servers: { [Symbol.asyncDispose](): Promise<void> }[] = [];
       try {
         const plain = await serving(new ThreadingTCPServer(LOOPBACK, ChatHandler.with({ hub: hubs[0] })));
@@ -271,9 +159,9 @@ describeRedis(
           new ThreadingTCPServer(LOOPBACK, ChatHandler.with({ hub: hubs[1] }), { tls: serverTLS() }),
         );
         servers.push(secure);
-        const alice = await (await User.plain(plain.serverAddress)).named('alice');
+        const alice = await (await ChatUser.plain(plain.serverAddress)).named('alice');
         users.push(alice);
-        const bob = await (await User.tls(secure.serverAddress)).named('bob');
+        const bob = await (await ChatUser.tls(secure.serverAddress, certs.ca)).named('bob');
         users.push(bob);
         await alice.lineMatching(/^-- guest\d+ is now known as bob$/);
         alice.send('hi bob');
