@@ -22,7 +22,12 @@ import { SCRIPTS, type ScriptName, scriptSource } from './scripts.js';
 export interface RedisHubOptions {
   /** The Redis to use, as a URL (`redis://[:password@]host:port[/db]`, `rediss://` for TLS); default `redis://127.0.0.1:6379`. */
   url?: string | undefined;
-  /** More ioredis options (TLS, password, Sentinel, …), merged over what `url` says; default none. */
+  /**
+   * More ioredis options (`tls`, `password`, `sentinels`, …); default none. What `url` itself sets
+   * (host, port, and password or database when given) wins over them, as ioredis merges the two.
+   * For a TLS-enabled Redis: a `rediss://` URL, with `tls: { ca, cert, key }` for a private CA or a
+   * client certificate.
+   */
   redis?: RedisOptions | undefined;
   /** Prefix of every key and channel, so several chats can share one Redis; default `sockserve:chat:`. */
   prefix?: string | undefined;

@@ -5,6 +5,7 @@
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import net from 'node:net';
+import { join } from 'node:path';
 import { describe } from 'vitest';
 
 /** True when `redis-server` is on PATH. */
@@ -36,33 +37,67 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
+/**
+ * TLS for a test's redis-server: files as test-support/tls-certs.ts writes them (`ca.crt`,
+ * `server.crt`, `server.key` in `dir`). Debian's redis-server is built with TLS.
+ */
+export interface RedisTLS {
+  /** The directory of the certificate files. */
+  dir: string;
+  /** Whether clients must present a certificate signed by `ca.crt` (redis's `tls-auth-clients`); default true. */
+  authClients?: boolean;
+}
+
 /** One redis-server process of a test. */
 export class RedisServer {
   readonly port: number;
+  readonly #tls: RedisTLS | undefined;
   #child: ChildProcess | undefined;
 
-  private constructor(port: number) {
+  private constructor(port: number, tls: RedisTLS | undefined) {
     this.port = port;
+    this.#tls = tls;
   }
 
-  /** The URL to give `RedisHub`. */
+  /** The URL to give `RedisHub` (`rediss://` when the server speaks TLS only). */
   get url(): string {
-    return `redis://127.0.0.1:${this.port}`;
+    return `${this.#tls === undefined ? 'redis' : 'rediss'}://127.0.0.1:${this.port}`;
   }
 
-  /** Starts redis-server on `port` (default a free one) and waits until it accepts connections. */
-  static async start(port?: number): Promise<RedisServer> {
+  /**
+   * Starts redis-server on `port` (default a free one) and waits until it accepts connections. With
+   * `tls`, `port` is its TLS port and it has no plain one.
+   */
+  static async start(port?: number, tls?: RedisTLS): Promise<RedisServer> {
     if (!HAS_REDIS_SERVER) throw new Error(`redis-server is not on PATH: ${HOW}`);
-    const server = new RedisServer(port ?? (await freePort()));
+    const server = new RedisServer(port ?? (await freePort()), tls);
     await server.restart();
     return server;
   }
 
   /** Starts the process again (same port, empty data: nothing is persisted). */
   async restart(): Promise<void> {
+    const tls = this.#tls;
+    const ports =
+      tls === undefined
+        ? ['--port', String(this.port)]
+        : [
+            '--port',
+            '0',
+            '--tls-port',
+            String(this.port),
+            '--tls-cert-file',
+            join(tls.dir, 'server.crt'),
+            '--tls-key-file',
+            join(tls.dir, 'server.key'),
+            '--tls-ca-cert-file',
+            join(tls.dir, 'ca.crt'),
+            '--tls-auth-clients',
+            tls.authClients === false ? 'no' : 'yes',
+          ];
     const child = spawn(
       'redis-server',
-      ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+      [...ports, '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     this.#child = child;
