@@ -63,14 +63,16 @@ function fail(what) {
   if (firstError === '') firstError = what;
 }
 
-/** @type {tls.ConnectionOptions} */
-const base = { host, port, ca, noDelay: true, servername: undefined };
+/** @type {tls.ConnectionOptions & { localAddress?: string }} */
+const base = { host, port, ca };
 let sourceIndex = 0;
 /** @param {boolean} spread @returns {tls.TLSSocket} */
 function connect(spread) {
   const options = { ...base };
   if (spread) options.localAddress = `127.0.1.${(sourceIndex++ % 64) + 1}`;
   const socket = tls.connect(options);
+  // tls.connect() does not pass `noDelay` on to the TCP socket.
+  socket.setNoDelay(true);
   socket.on('error', (error) => fail(`${mode}: ${/** @type {any} */ (error).code ?? error.message}`));
   return socket;
 }
