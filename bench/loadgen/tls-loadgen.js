@@ -108,7 +108,7 @@ function finish(value, elapsed, extra) {
 setTimeout(() => {
   fail(`timed out after ${values.timeout} s`);
   finish(0, Number(values.timeout), {});
-}, Number(values.timeout) * 1000).unref();
+}, Number(values.timeout) * 1000);
 
 const conns = Number(values.conns ?? (mode === 'stream' ? 4 : mode === 'handshake' ? 16 : 64));
 
@@ -130,6 +130,9 @@ if (mode === 'pingpong') {
       if (measuring) count++;
       if (stopped) socket.destroy();
       else send();
+    });
+    socket.on('close', () => {
+      if (!stopped) fail('pingpong: the server closed a connection');
     });
   }
   setTimeout(() => {
@@ -170,7 +173,7 @@ if (mode === 'pingpong') {
       got += chunk.length;
       received += chunk.length;
     });
-    socket.on('end', () => {
+    socket.on('close', () => {
       if (got !== totalBytes) fail(`stream: got ${got} of ${totalBytes} bytes back`);
       if (++done === conns) {
         const elapsed = (performance.now() - t0) / 1000;
@@ -194,7 +197,10 @@ if (mode === 'pingpong') {
         socket.end();
       }
     });
-    socket.on('close', one);
+    socket.on('close', () => {
+      if (got !== size) fail(`handshake: got ${got} of ${size} bytes back before the close`);
+      one();
+    });
   };
   for (let c = 0; c < conns; c++) one();
   setTimeout(() => {
