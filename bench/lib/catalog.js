@@ -2,6 +2,7 @@
 import path from 'node:path';
 import { BENCH_DIR, SERVERS_DIR } from './paths.js';
 import { LOADGEN_CPU } from './runner.js';
+import { tlsFiles } from './tls-certs.js';
 
 /** The file the `download` scenario serves (the load generator writes it; the servers send it). */
 const DOWNLOAD_FILE = path.join(BENCH_DIR, '.build', 'download.bin');
@@ -45,6 +46,25 @@ const python = (file) => (tools) =>
 const CROSS_NODE_LOAD = ['--clients', '200', '--senders', '4', '--lines', '2000', '--pings', '500'];
 const REDIS_MISSING =
   'redis-server not found on PATH (install Redis, e.g. the Debian package redis-server, to measure RedisHub across nodes)';
+
+/**
+ * A Node TLS server script, given the bench's certificate (`--key FILE --cert FILE`).
+ * @param {string} file @returns {(tools: Tools) => string[] | string}
+ */
+const nodeTls = (file) => (tools) => {
+  const files = tlsFiles();
+  return typeof files === 'string' ? files : node(file, ['--key', files.key, '--cert', files.cert])(tools);
+};
+/** The TLS scenarios' load generator (the C one has no TLS): a Node script trusting the bench's certificate. */
+const tlsLoadgen = () => {
+  const files = /** @type {{ cert: string }} */ (tlsFiles());
+  return [process.execPath, path.join(BENCH_DIR, 'loadgen', 'tls-loadgen.js'), '--ca', files.cert];
+};
+/** Why the TLS scenarios cannot run here (no openssl CLI), if they cannot. */
+const tlsUnavailable = () => {
+  const files = tlsFiles();
+  return typeof files === 'string' ? files : undefined;
+};
 
 /** @type {Record<string, ServerSpec>} */
 export const SERVERS = {
@@ -149,6 +169,12 @@ export const SERVERS = {
     short: 'node:net broadcaster',
     command: node('raw-chat.js'),
   },
+  'sockserve-tls': {
+    label: 'sockserve ThreadingTCPServer + {handler}, `tls` option',
+    short: 'sockserve TLS echo',
+    command: nodeTls('sockserve-tls.js'),
+  },
+  'raw-tls': { label: 'raw node:tls echo', short: 'node:tls', command: nodeTls('raw-tls.js') },
   // `crossnode` runs: each is one process with the chat node(s) and the clients (servers/cross-node.js).
   'crossnode-memory': {
     label: 'sockserve ChatHandler, 1 node, MemoryHub',
@@ -193,6 +219,8 @@ export const SERVERS = {
  *   that measures by itself and prints one JSON line (bench/lib/runner.js `runScript`); no loadgen
  * @property {boolean} [freshServer]  a new server for every run, without a warm-up run (the run leaves state behind)
  * @property {(options: { duration: number, warmup: number }) => string[]} [loadgen]  load generator argv (no port; load and idle)
+ * @property {(tools: Tools) => string[]} [loadgenCommand]  the load generator to run instead of the C one (its
+ *   command before the `loadgen` arguments; same output contract)
  * @property {Metric[]} [metrics]  script: figures reported besides the value (medians of the runs)
  * @property {(tools: Tools) => string | undefined} [unavailable]  why the whole scenario cannot run here, if it cannot
  * @property {string[]} servers
@@ -333,6 +361,44 @@ export const SCENARIOS = [
       { server: 'crossnode-redis', baseline: 'crossnode-memory', metric: 'latencyMedian' },
       { server: 'crossnode-redis', baseline: 'crossnode-memory', metric: 'latencyP99' },
     ],
+  },
+  {
+    id: 'tls-pingpong',
+    title:
+      'TLS ping-pong: 64 connections, 64-byte messages, each waits for its echo (Node.js TLS load generator)',
+    unit: 'msg/s',
+    higherIsBetter: true,
+    kind: 'load',
+    loadgenCommand: tlsLoadgen,
+    loadgen: (o) => ['pingpong', '--conns', '64', '--size', '64', ...timed(o)],
+    unavailable: tlsUnavailable,
+    servers: ['raw-tls', 'sockserve-tls'],
+    targets: [{ server: 'sockserve-tls', baseline: 'raw-tls', min: 0.95 }],
+  },
+  {
+    id: 'tls-stream',
+    title: 'TLS stream: 4 connections x 64 MiB, echoed while sending (Node.js TLS load generator)',
+    unit: 'MiB/s',
+    higherIsBetter: true,
+    kind: 'load',
+    loadgenCommand: tlsLoadgen,
+    loadgen: () => ['stream', '--conns', '4', '--bytes', String(64 * 1024 * 1024), '--timeout', '60'],
+    unavailable: tlsUnavailable,
+    servers: ['raw-tls', 'sockserve-tls'],
+    targets: [{ server: 'sockserve-tls', baseline: 'raw-tls', min: 0.95 }],
+  },
+  {
+    id: 'tls-handshake',
+    title:
+      'TLS handshakes: connect, full handshake (no resumption), 16-byte echo, close; 16 at a time (Node.js TLS load generator)',
+    unit: 'handshakes/s',
+    higherIsBetter: true,
+    kind: 'load',
+    loadgenCommand: tlsLoadgen,
+    loadgen: (o) => ['handshake', '--conns', '16', '--size', '16', ...timed(o)],
+    unavailable: tlsUnavailable,
+    servers: ['raw-tls', 'sockserve-tls'],
+    targets: [{ server: 'sockserve-tls', baseline: 'raw-tls', min: 0.9 }],
   },
   {
     id: 'download',

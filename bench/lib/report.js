@@ -322,14 +322,20 @@ export function renderMarkdown(reports, context) {
       lines.push(`| ${scenario.id}: ${c.label} | ${ratio} | ${c.target} | ${c.result} |`);
     }
   }
-  const checks = reports.flatMap(({ scenario, loadgen }) => {
-    if (loadgen === undefined) return [];
-    const headroom =
-      loadgen.headroom === undefined ? '' : `, the C echo server ${loadgen.headroom.toFixed(2)}× as hard`;
-    const cpu = percent(loadgen.fastestLoadgenCpu);
-    return [`${scenario.id}: ${cpu} of its CPU driving the fastest (${loadgen.fastest})${headroom}`];
-  });
-  if (checks.length > 0) lines.push('', `Load generator (C, epoll): ${checks.join('; ')}.`);
+  /** @param {boolean} own  scenarios with their own load generator (TLS), or the C one's */
+  const checks = (own) =>
+    reports.flatMap(({ scenario, loadgen }) => {
+      if (loadgen === undefined || (scenario.loadgenCommand !== undefined) !== own) return [];
+      const headroom =
+        loadgen.headroom === undefined ? '' : `, the C echo server ${loadgen.headroom.toFixed(2)}× as hard`;
+      const cpu = percent(loadgen.fastestLoadgenCpu);
+      return [`${scenario.id}: ${cpu} of its CPU driving the fastest (${loadgen.fastest})${headroom}`];
+    });
+  const c = checks(false);
+  if (c.length > 0) lines.push('', `Load generator (C, epoll): ${c.join('; ')}.`);
+  const tls = checks(true);
+  if (tls.length > 0)
+    lines.push('', `TLS load generator (Node.js, node:tls, pinned like the C one): ${tls.join('; ')}.`);
   const scripts = reports
     .filter(({ scenario }) => scenario.kind === 'script')
     .map(({ scenario }) => scenario.id);

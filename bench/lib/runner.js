@@ -77,8 +77,8 @@ export function launch(server, tools) {
       try {
         result =
           scenario.kind === 'idle'
-            ? await measureIdle(proc, tools, loadgenArgs)
-            : await measureLoad(proc, tools, loadgenArgs, !server.multiProcess);
+            ? await measureIdle(proc, loadgenArgv(scenario, tools), loadgenArgs)
+            : await measureLoad(proc, loadgenArgv(scenario, tools), loadgenArgs, !server.multiProcess);
       } catch (error) {
         result = { status: 'failed', error: error instanceof Error ? error.message : String(error) };
       }
@@ -93,6 +93,17 @@ export function launch(server, tools) {
       return { ...result, handler: state.handler };
     },
   };
+}
+
+/**
+ * The load generator's command (before its arguments): the scenario's own (the TLS load generator,
+ * a Node script) or the C one.
+ * @param {import('./catalog.js').Scenario} scenario
+ * @param {import('./catalog.js').Tools} tools
+ * @returns {string[]}
+ */
+function loadgenArgv(scenario, tools) {
+  return scenario.loadgenCommand?.(tools) ?? [tools.loadgen];
 }
 
 /** A script run's bound (the script bounds its own time; this only catches a hang). */
@@ -155,15 +166,15 @@ export async function runScript(server, tools) {
 
 /**
  * @param {ServerProcess} proc
- * @param {import('./catalog.js').Tools} tools
+ * @param {string[]} command  the load generator (`loadgenArgv`)
  * @param {string[]} args
  * @param {boolean} measureServerCpu
  * @returns {Promise<RunResult>}
  */
-async function measureLoad(proc, tools, args, measureServerCpu) {
+async function measureLoad(proc, command, args, measureServerCpu) {
   // Server CPU over the measured window: from the load generator's word to its exit.
   let cpuStart = /** @type {CpuSample | undefined} */ (undefined);
-  const loadgen = startLoadgen(tools, args, (event) => {
+  const loadgen = startLoadgen(command, args, (event) => {
     if (event.event === 'measuring' && measureServerCpu) cpuStart = cpuSample(proc.pid);
   });
   const report = await loadgen.done;
@@ -179,15 +190,15 @@ async function measureLoad(proc, tools, args, measureServerCpu) {
 /**
  * Server RSS before the connections and with all of them open and idle, per connection.
  * @param {ServerProcess} proc
- * @param {import('./catalog.js').Tools} tools
+ * @param {string[]} command  the load generator (`loadgenArgv`)
  * @param {string[]} args
  * @returns {Promise<RunResult>}
  */
-async function measureIdle(proc, tools, args) {
+async function measureIdle(proc, command, args) {
   await sleep(500);
   const before = rssBytes(proc.pid);
   let after = 0;
-  const loadgen = startLoadgen(tools, args, (event) => {
+  const loadgen = startLoadgen(command, args, (event) => {
     if (event.event !== 'established') return;
     // Let the server settle (handlers set up, garbage from the connection burst collected).
     setTimeout(() => {
@@ -312,14 +323,14 @@ function signalGroup(pid, signal) {
 /**
  * Runs the load generator pinned to its CPU and resolves with its final JSON line. Progress lines
  * (`{"event": …}`) go to `onEvent`; `finish()` tells an idle run to stop holding.
- * @param {import('./catalog.js').Tools} tools
+ * @param {string[]} command  the load generator (`loadgenArgv`)
  * @param {string[]} args
  * @param {(event: Record<string, unknown>) => void} [onEvent]
  */
-function startLoadgen(tools, args, onEvent) {
+function startLoadgen(command, args, onEvent) {
   const child = spawn(
     'bash',
-    ['-c', RAISE_NOFILE, 'bench-loadgen', 'taskset', '-c', LOADGEN_CPU, tools.loadgen, ...args],
+    ['-c', RAISE_NOFILE, 'bench-loadgen', 'taskset', '-c', LOADGEN_CPU, ...command, ...args],
     { stdio: ['pipe', 'pipe', 'pipe'] },
   );
   let stderr = '';
