@@ -159,10 +159,13 @@ describe('sendfile: a file sender with wfile.sendfile()', () => {
     const file = join(EXAMPLES, 'README.md');
     const expected = readFileSync(file);
     const sha256 = createHash('sha256').update(expected).digest('hex');
-    const server = await withServer('sendfile/server.mjs', [file], async (port) => {
+    const server = await withServer('sendfile/server.mjs', [file], async (port, example) => {
       for (const name of ['first.bin', 'second.bin']) {
         const output = await run('sendfile/client.mjs', [String(port), dir.file(name)]);
-        expect(output).toBe(`received ${expected.length} bytes into ${dir.file(name)}, sha256 ${sha256}\n`);
+        // What the server said goes with a failure: it tells a send that went wrong from a lost connection.
+        expect(output, `server stdout:\n${example.stdout}\nserver stderr:\n${example.stderr}`).toBe(
+          `received ${expected.length} bytes into ${dir.file(name)}, sha256 ${sha256}\n`,
+        );
         expect(readFileSync(dir.file(name)).equals(expected)).toBe(true);
       }
     });
