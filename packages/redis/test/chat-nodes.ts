@@ -52,11 +52,14 @@ export async function startNodes(
   url: string,
   count: number,
   handlerOptions: ChatHandlerOptions = {},
-  hubOptions: RedisHubOptions = {},
+  hubOptions: RedisHubOptions | ((index: number) => RedisHubOptions) = {},
 ): Promise<ChatNodes> {
   const prefix = freshPrefix();
   const nodes: ChatNode[] = [];
-  for (let i = 0; i < count; i++) nodes.push(await startNode(url, { prefix, ...hubOptions }, handlerOptions));
+  for (let i = 0; i < count; i++) {
+    const options = typeof hubOptions === 'function' ? hubOptions(i) : hubOptions;
+    nodes.push(await startNode(url, { prefix, ...options }, handlerOptions));
+  }
   const proxy = await RoundRobinProxy.start(nodes.map((node) => node.address));
   return {
     nodes,
